@@ -1,0 +1,346 @@
+"""The pose series: landmarks per frame with timestamps and provenance, validated once.
+
+Every downstream step (cleaning, events, metrics) takes a :class:`PoseSeries` or plain arrays
+taken from one. Image coordinates follow ``docs/conventions.md``: x to the right, y down, in
+pixels of the upright (rotation-corrected) frame.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import SeriesError
+from .landmarks import N_LANDMARKS, NAMES
+
+FORMAT_VERSION = 1
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class PoseSeries:
+    """Landmarks of one person across the frames of one video.
+
+    Parameters
+    ----------
+    xy_px : ndarray, shape (n_frames, 33, 2)
+        Image landmarks in pixels of the upright frame (x right, y down). NaN where no pose.
+    world_m : ndarray, shape (n_frames, 33, 3)
+        MediaPipe world landmarks in metres, origin between the hips. NaN where no pose.
+    visibility : ndarray, shape (n_frames, 33)
+        Model's visibility score in [0, 1]; 0 where no pose.
+    presence : ndarray, shape (n_frames, 33)
+        Model's presence score in [0, 1]; 0 where no pose.
+    time_s : ndarray, shape (n_frames,)
+        Strictly increasing frame times in real (capture) seconds.
+    fps : float
+        Real capture frame rate in Hz (the slow-motion capture rate when one was given).
+    frame_size : tuple of int
+        ``(width_px, height_px)`` of the upright frame.
+    rotation_deg : int
+        Rotation applied to the stored frames to make them upright (0, 90, 180, 270).
+    frame_index : ndarray of int, shape (n_frames,)
+        0-based decode index of each frame in the source video.
+    source : str
+        Path of the source video (or a description for synthetic series).
+    source_sha256 : str
+        Content hash of the source video ("" when none).
+    model : str
+        Pose model name, e.g. ``"full"``.
+    meta : dict
+        Free-form provenance (probe facts, settings); must be JSON-serialisable.
+    """
+
+    xy_px: FloatArray
+    world_m: FloatArray
+    visibility: FloatArray
+    presence: FloatArray
+    time_s: FloatArray
+    fps: float
+    frame_size: tuple[int, int]
+    rotation_deg: int = 0
+    frame_index: NDArray[np.int64] | None = None
+    source: str = ""
+    source_sha256: str = ""
+    model: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        def arr(name: str, value: Any, dtype: type) -> Any:
+            try:
+                out = np.ascontiguousarray(value, dtype=dtype)
+            except (TypeError, ValueError) as exc:
+                raise SeriesError(f"Pose series field '{name}' is not numeric ({exc}).") from None
+            object.__setattr__(self, name, out)
+            return out
+
+        xy = arr("xy_px", self.xy_px, np.float64)
+        n = xy.shape[0] if xy.ndim == 3 else -1
+        expected = {
+            "xy_px": (n, N_LANDMARKS, 2),
+            "world_m": (n, N_LANDMARKS, 3),
+            "visibility": (n, N_LANDMARKS),
+            "presence": (n, N_LANDMARKS),
+            "time_s": (n,),
+        }
+        for name, shape in expected.items():
+            a = arr(name, getattr(self, name), np.float64)
+            if a.shape != shape or n < 0:
+                raise SeriesError(
+                    f"Pose series field '{name}' has shape {a.shape}, expected {shape} "
+                    "(n_frames, 33 landmarks, ...)."
+                )
+        if self.frame_index is None:
+            object.__setattr__(self, "frame_index", np.arange(n, dtype=np.int64))
+        fi = arr("frame_index", self.frame_index, np.int64)
+        if fi.shape != (n,):
+            raise SeriesError(f"Pose series 'frame_index' has shape {fi.shape}, expected ({n},).")
+        t = self.time_s
+        if not np.all(np.isfinite(t)):
+            raise SeriesError("Pose series timestamps contain NaN or infinite values.")
+        if n > 1 and not np.all(np.diff(t) > 0):
+            raise SeriesError("Pose series timestamps must be strictly increasing.")
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise SeriesError(f"Pose series frame rate must be positive, got {self.fps}.")
+        object.__setattr__(self, "fps", float(self.fps))
+        w, h = (int(v) for v in self.frame_size)
+        if w <= 0 or h <= 0:
+            raise SeriesError(f"Pose series frame size must be positive, got {self.frame_size}.")
+        object.__setattr__(self, "frame_size", (w, h))
+        if int(self.rotation_deg) % 90:
+            raise SeriesError(f"Rotation must be a multiple of 90 degrees, got {self.rotation_deg}.")
+        object.__setattr__(self, "rotation_deg", int(self.rotation_deg) % 360)
+        for name in ("visibility", "presence"):
+            a = getattr(self, name)
+            if np.any((a < 0) | (a > 1)):
+                raise SeriesError(f"Pose series '{name}' must lie in [0, 1].")
+        try:
+            json.dumps(self.meta)
+        except (TypeError, ValueError):
+            raise SeriesError("Pose series 'meta' must be JSON-serialisable.") from None
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n_frames(self) -> int:
+        """Number of frames (rows)."""
+        return int(self.xy_px.shape[0])
+
+    @property
+    def has_pose(self) -> NDArray[np.bool_]:
+        """Boolean mask, shape (n_frames,): a pose was detected in the frame."""
+        return np.asarray(np.isfinite(self.xy_px).all(axis=2).any(axis=1))
+
+    @property
+    def pose_share(self) -> float:
+        """Share of frames in which a pose was detected, in [0, 1]."""
+        return float(self.has_pose.mean()) if self.n_frames else 0.0
+
+    @property
+    def duration_s(self) -> float:
+        """Time from the first to the last frame plus one nominal frame period."""
+        if self.n_frames == 0:
+            return 0.0
+        return float(self.time_s[-1] - self.time_s[0] + 1.0 / self.fps)
+
+    def with_arrays(self, **changes: Any) -> PoseSeries:
+        """Return a copy with some fields replaced (re-validated)."""
+        return replace(self, **changes)
+
+    def slice(self, start: int, stop: int) -> PoseSeries:
+        """Return frames ``start:stop`` as a new series."""
+        s = np.s_[start:stop]
+        assert self.frame_index is not None
+        return replace(
+            self,
+            xy_px=self.xy_px[s],
+            world_m=self.world_m[s],
+            visibility=self.visibility[s],
+            presence=self.presence[s],
+            time_s=self.time_s[s],
+            frame_index=self.frame_index[s],
+        )
+
+    # ------------------------------------------------------------------ I/O
+    def save(self, path: str | Path) -> Path:
+        """Save losslessly to one ``.npz`` file, written atomically.
+
+        Parameters
+        ----------
+        path : str or Path
+            Target file; ``.npz`` is appended when missing.
+
+        Returns
+        -------
+        Path
+            The written file.
+        """
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = {
+            "format_version": FORMAT_VERSION,
+            "fps": self.fps,
+            "frame_size": list(self.frame_size),
+            "rotation_deg": self.rotation_deg,
+            "source": self.source,
+            "source_sha256": self.source_sha256,
+            "model": self.model,
+            "meta": self.meta,
+        }
+        tmp = path.with_name(path.name + ".part")
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                xy_px=self.xy_px,
+                world_m=self.world_m,
+                visibility=self.visibility,
+                presence=self.presence,
+                time_s=self.time_s,
+                frame_index=self.frame_index,
+                header=np.array(json.dumps(header)),
+            )
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> PoseSeries:
+        """Load a series saved by :meth:`save`, validating it.
+
+        Raises
+        ------
+        SeriesError
+            When the file is missing, not a pose series, or inconsistent.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise SeriesError(f"Pose series file {path} does not exist.")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+                arrays = {k: data[k] for k in ("xy_px", "world_m", "visibility", "presence",
+                                               "time_s", "frame_index")}
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            raise SeriesError(
+                f"{path} is not a gaitcheck pose series ({type(exc).__name__}); "
+                "re-create it with 'gaitcheck pose VIDEO'."
+            ) from None
+        if header.get("format_version") != FORMAT_VERSION:
+            raise SeriesError(
+                f"{path} has pose series format {header.get('format_version')}, this gaitcheck "
+                f"reads format {FORMAT_VERSION}; re-create it with 'gaitcheck pose VIDEO'."
+            )
+        return cls(
+            fps=header["fps"],
+            frame_size=tuple(header["frame_size"]),  # type: ignore[arg-type]
+            rotation_deg=header["rotation_deg"],
+            source=header["source"],
+            source_sha256=header["source_sha256"],
+            model=header["model"],
+            meta=header["meta"],
+            **arrays,
+        )
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write a tidy CSV: one row per frame and landmark.
+
+        Columns: frame, time_s, landmark_id, landmark, x_px, y_px, world_x_m, world_y_m,
+        world_z_m, visibility, presence. Missing values are empty cells.
+        """
+        path = Path(path)
+        n = self.n_frames
+        assert self.frame_index is not None
+        frame = np.repeat(self.frame_index, N_LANDMARKS)
+        time_s = np.repeat(self.time_s, N_LANDMARKS)
+        lid = np.tile(np.arange(N_LANDMARKS), n)
+        names = np.array(NAMES)[lid]
+        cols = np.column_stack([
+            self.xy_px.reshape(-1, 2), self.world_m.reshape(-1, 3),
+            self.visibility.reshape(-1), self.presence.reshape(-1),
+        ])
+        # Format numbers in bulk (not per cell) and blank out NaN.
+        txt = np.char.mod("%.6g", cols)
+        txt[~np.isfinite(cols)] = ""
+        tmp = path.with_name(path.name + ".part")
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["frame", "time_s", "landmark_id", "landmark", "x_px", "y_px",
+                        "world_x_m", "world_y_m", "world_z_m", "visibility", "presence"])
+            t_txt = np.char.mod("%.6f", time_s)
+            w.writerows(
+                [f, t, i, nm, *row]
+                for f, t, i, nm, row in zip(frame.tolist(), t_txt.tolist(), lid.tolist(),
+                                            names.tolist(), txt.tolist())
+            )
+        tmp.replace(path)
+        return path
+
+    def to_trc(self, path: str | Path, *, use_world: bool = False) -> Path:
+        """Write an OpenSim TRC marker file.
+
+        Image landmarks are written in metres-free image units flipped to y up (pixels) unless
+        ``use_world`` is set, in which case MediaPipe world coordinates (metres, y flipped to up)
+        are written. Missing markers are empty fields, as OpenSim expects.
+        """
+        path = Path(path)
+        n = self.n_frames
+        if use_world:
+            pts = self.world_m.copy()
+            pts[..., 1] *= -1.0
+            units = "m"
+        else:
+            pts = np.zeros((n, N_LANDMARKS, 3))
+            pts[..., 0] = self.xy_px[..., 0]
+            pts[..., 1] = self.frame_size[1] - self.xy_px[..., 1]
+            pts[..., 2] = np.where(np.isfinite(self.xy_px[..., 0]), 0.0, np.nan)
+            units = "px"
+        flat = pts.reshape(n, -1)
+        txt = np.char.mod("%.6f", flat)
+        txt[~np.isfinite(flat)] = ""
+        header = [
+            f"PathFileType\t4\t(X/Y/Z)\t{path.name}",
+            "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\t"
+            "OrigDataStartFrame\tOrigNumFrames",
+            f"{self.fps:g}\t{self.fps:g}\t{n}\t{N_LANDMARKS}\t{units}\t{self.fps:g}\t1\t{n}",
+            "Frame#\tTime\t" + "\t\t\t".join(NAMES) + "\t\t",
+            "\t\t" + "\t".join(f"X{i + 1}\tY{i + 1}\tZ{i + 1}" for i in range(N_LANDMARKS)),
+            "",
+        ]
+        rows = [
+            f"{i + 1}\t{t:.6f}\t" + "\t".join(r)
+            for i, (t, r) in enumerate(zip(self.time_s.tolist(), txt.tolist()))
+        ]
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_text("\n".join(header + rows) + "\n")
+        tmp.replace(path)
+        return path
+
+    def summary(self) -> dict[str, Any]:
+        """Facts for the one-paragraph summary (JSON-serialisable)."""
+        return {
+            "frames": self.n_frames,
+            "fps": round(self.fps, 3),
+            "duration_s": round(self.duration_s, 3),
+            "frame_size": list(self.frame_size),
+            "rotation_deg": self.rotation_deg,
+            "pose_share": round(self.pose_share, 4),
+            "model": self.model,
+            "source": self.source,
+        }
+
+
+def empty_arrays(n_frames: int) -> dict[str, FloatArray]:
+    """NaN/zero-filled arrays for ``n_frames`` frames, the 'no pose' state."""
+    return {
+        "xy_px": np.full((n_frames, N_LANDMARKS, 2), np.nan),
+        "world_m": np.full((n_frames, N_LANDMARKS, 3), np.nan),
+        "visibility": np.zeros((n_frames, N_LANDMARKS)),
+        "presence": np.zeros((n_frames, N_LANDMARKS)),
+    }
