@@ -35,6 +35,8 @@ class PoseConfig:
     min_pose_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     min_pose_share: float = 0.2  # below this share of frames with a pose: "no person"
+    min_legs_share: float = 0.5  # below this share of pose frames with a leg in view: error
+    min_leg_visibility: float = 0.5  # a landmark counts as seen at this visibility
     use_cache: bool = True
 
 
@@ -79,6 +81,7 @@ class ReportConfig:
     pace: str | None = None  # e.g. "5:30/km"
     pain: tuple[str, ...] = ()
     weekly_mileage_change_pct: float | None = None
+    red_flags: tuple[str, ...] = ()  # e.g. ("night-pain",); see gaitcheck.findings.RED_FLAGS
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ class PoseSeries:
     def __post_init__(self) -> None:
         def arr(name: str, value: Any, dtype: type) -> Any:
             try:
-                out = np.ascontiguousarray(value, dtype=dtype)
+                out: Any = np.ascontiguousarray(value, dtype=dtype)
             except (TypeError, ValueError) as exc:
                 raise SeriesError(f"Pose series field '{name}' is not numeric ({exc}).") from None
             object.__setattr__(self, name, out)
@@ -115,7 +115,9 @@ class PoseSeries:
             raise SeriesError(f"Pose series frame size must be positive, got {self.frame_size}.")
         object.__setattr__(self, "frame_size", (w, h))
         if int(self.rotation_deg) % 90:
-            raise SeriesError(f"Rotation must be a multiple of 90 degrees, got {self.rotation_deg}.")
+            raise SeriesError(
+                f"Rotation must be a multiple of 90 degrees, got {self.rotation_deg}."
+            )
         object.__setattr__(self, "rotation_deg", int(self.rotation_deg) % 360)
         for name in ("visibility", "presence"):
             a = getattr(self, name)
@@ -135,7 +137,8 @@ class PoseSeries:
     @property
     def has_pose(self) -> NDArray[np.bool_]:
         """Boolean mask, shape (n_frames,): a pose was detected in the frame."""
-        return np.asarray(np.isfinite(self.xy_px).all(axis=2).any(axis=1))
+        finite = np.asarray(np.isfinite(self.xy_px).all(axis=2))
+        return np.asarray(finite.any(axis=1))
 
     @property
     def pose_share(self) -> float:
@@ -204,7 +207,7 @@ class PoseSeries:
                 visibility=self.visibility,
                 presence=self.presence,
                 time_s=self.time_s,
-                frame_index=self.frame_index,
+                frame_index=np.asarray(self.frame_index),
                 header=np.array(json.dumps(header)),
             )
         tmp.replace(path)
@@ -239,7 +242,7 @@ class PoseSeries:
             )
         return cls(
             fps=header["fps"],
-            frame_size=tuple(header["frame_size"]),  # type: ignore[arg-type]
+            frame_size=(int(header["frame_size"][0]), int(header["frame_size"][1])),
             rotation_deg=header["rotation_deg"],
             source=header["source"],
             source_sha256=header["source_sha256"],
@@ -277,7 +280,7 @@ class PoseSeries:
             w.writerows(
                 [f, t, i, nm, *row]
                 for f, t, i, nm, row in zip(frame.tolist(), t_txt.tolist(), lid.tolist(),
-                                            names.tolist(), txt.tolist())
+                                            names.tolist(), txt.tolist(), strict=True)
             )
         tmp.replace(path)
         return path
@@ -315,7 +318,7 @@ class PoseSeries:
         ]
         rows = [
             f"{i + 1}\t{t:.6f}\t" + "\t".join(r)
-            for i, (t, r) in enumerate(zip(self.time_s.tolist(), txt.tolist()))
+            for i, (t, r) in enumerate(zip(self.time_s.tolist(), txt.tolist(), strict=True))
         ]
         tmp = path.with_name(path.name + ".part")
         tmp.write_text("\n".join(header + rows) + "\n")

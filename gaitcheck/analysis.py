@@ -1,0 +1,425 @@
+"""The public analysis API: a pose series in, an :class:`Analysis` out.
+
+``analyze_pose`` runs clean -> view -> events -> steps -> metrics -> cycle curves on saved
+landmarks alone; it never imports OpenCV or MediaPipe. ``analyze_video`` (in ``gaitcheck.api``)
+adds decoding and pose extraction in front of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import __version__
+from .clean import clean_series
+from .config import Config
+from .errors import AnalysisError
+from .events import Events, detect_frontal_events, detect_side_events
+from .landmarks import LEG, SIDES
+from .metrics.cycles import cycle_curves
+from .metrics.frontal import frontal_step_metrics
+from .metrics.side import leg_length_px, side_step_metrics, strike_class
+from .metrics.steps import StepTable, build_steps, cadence_spm
+from .metrics.summary import FRONTAL_METRICS, SIDE_METRICS, summarise
+from .series import PoseSeries
+from .view import VIEWS, ViewResult, detect_view, facing_of
+
+Array = NDArray[np.float64]
+
+# Below this frame rate a stance is only a handful of frames: contact time is approximate.
+CONTACT_TIME_MIN_FPS = 120.0
+# A far leg whose landmarks are seen with less visibility than this at contact is not measured.
+FAR_LEG_MIN_VISIBILITY = 0.5
+# Cadence below this (steps/min) with long steps reads as walking rather than running.
+WALKING_MAX_CADENCE_SPM = 140.0
+
+STEP_COLUMNS = (
+    "index", "foot", "ic_frame", "ic_time_s", "to_frame", "to_time_s", "step_time_s",
+    "contact_time_ms", "overstride_pct_leg", "shank_angle_ic_deg", "knee_flexion_ic_deg",
+    "foot_angle_ic_deg", "foot_strike", "trunk_lean_deg", "vertical_oscillation_pct_leg",
+    "pelvic_drop_deg", "hip_adduction_deg", "step_width_pct_hip",
+)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Result of an analysis: the ``analysis.json`` content plus helpers.
+
+    Attributes
+    ----------
+    data : dict
+        The JSON-serialisable analysis (see ``docs/analysis-format.md``).
+    """
+
+    data: dict[str, Any]
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Metric summaries keyed by metric name."""
+        return dict(self.data["metrics"])
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        """One dict per step (the rows of ``steps.csv``)."""
+        return list(self.data["steps"])
+
+    @property
+    def cycles(self) -> dict[str, Any]:
+        """Stride-cycle curves."""
+        return dict(self.data["cycle_curves"])
+
+    @property
+    def view(self) -> str:
+        """Camera view label."""
+        return str(self.data["view"]["label"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The analysis as a plain dict (a deep copy)."""
+        return json.loads(self.to_json())
+
+    def to_json(self, indent: int | None = 1) -> str:
+        """The analysis as JSON text."""
+        return json.dumps(self.data, indent=indent, allow_nan=False)
+
+    def steps_csv(self) -> str:
+        """``steps.csv`` content: one row per step."""
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(STEP_COLUMNS), extrasaction="ignore")
+        w.writeheader()
+        for row in self.data["steps"]:
+            w.writerow({k: "" if row.get(k) is None else row.get(k) for k in STEP_COLUMNS})
+        return buf.getvalue()
+
+    def cycles_csv(self) -> str:
+        """``cycles.csv`` content: one row per (curve, side, percent)."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["curve", "side", "percent", "mean_deg", "sd_deg", "n_cycles"])
+        for name, block in self.data["cycle_curves"].items():
+            for side in SIDES:
+                b = block.get(side, {})
+                for pct, m, s in zip(block["percent"], b.get("mean", []), b.get("sd", [])):
+                    w.writerow([name, side, pct, m, s, b.get("n_cycles", 0)])
+        return buf.getvalue()
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``analysis.json``, ``steps.csv`` and ``cycles.csv`` atomically.
+
+        Returns
+        -------
+        dict of str -> Path
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        files = {
+            "analysis": (out / "analysis.json", self.to_json()),
+            "steps": (out / "steps.csv", self.steps_csv()),
+            "cycles": (out / "cycles.csv", self.cycles_csv()),
+        }
+        for path, text in files.values():
+            tmp = path.with_name(path.name + ".part")
+            tmp.write_text(text)
+            tmp.replace(path)
+        return {k: v[0] for k, v in files.items()}
+
+
+def analyze_pose(
+    series: PoseSeries, config: Config | None = None, view: str | None = None
+) -> Analysis:
+    """Analyse a pose series.
+
+    Parameters
+    ----------
+    series : PoseSeries
+    config : Config, optional
+        Defaults to ``Config()``.
+    view : str, optional
+        Force the camera view (``side-left``, ``side-right``, ``rear``, ``front``); overrides
+        ``config.analysis.view``.
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    AnalysisError
+        When the series has too few frames with a pose or too few steps to analyse.
+    """
+    cfg = config or Config()
+    forced = view or (cfg.analysis.view if cfg.analysis.view != "auto" else None)
+    if forced is not None and forced not in VIEWS:
+        raise AnalysisError(f"View '{forced}' is not one of {', '.join(VIEWS)}.")
+    if series.n_frames < 10 or series.has_pose.sum() < 10:
+        raise AnalysisError(
+            f"{_name(series)} has {int(series.has_pose.sum())} frames with a person; at least "
+            "a few strides (about 2 s) of running with the whole body in frame are needed."
+        )
+    cleaned = clean_series(series, cfg.clean)
+    xy = cleaned.xy_px
+    time_s = series.time_s
+    vres = detect_view(xy, cleaned.visibility)
+    if forced is not None:
+        vres = ViewResult(forced, 1.0, facing_of(forced), "user")
+    side_view = vres.label.startswith("side")
+
+    if side_view:
+        events = detect_side_events(xy, time_s, vres.facing, cfg.events)
+    else:
+        events = detect_frontal_events(xy, time_s, cfg.events)
+    steps = build_steps(events, cfg.events)
+    n_valid = int(steps.valid.sum())
+    if n_valid < cfg.events.min_steps:
+        raise AnalysisError(
+            f"Only {n_valid} clean steps were found in {_name(series)}; record at least 10 s "
+            "of steady running with both feet visible."
+        )
+
+    quality, reasons, near = _quality(series, cleaned.visibility, xy, cleaned, vres, steps)
+    leg_px = leg_length_px(xy, near or "left")
+    per_step: dict[str, Array]
+    if side_view:
+        per_step = side_step_metrics(xy, time_s, steps, vres.facing, leg_px)
+        far = "right" if near == "left" else "left"
+        vis_ic = _visibility_at_ic(cleaned.visibility, time_s, steps, far)
+        gate = (steps.foot == far) & (vis_ic < FAR_LEG_MIN_VISIBILITY)
+        for k in ("overstride_pct_leg", "shank_angle_ic_deg", "knee_flexion_ic_deg",
+                  "foot_angle_ic_deg"):
+            per_step[k][gate] = np.nan
+        if gate.any():
+            quality["notes"].append(
+                f"{int(gate.sum())} contacts of the far ({far}) leg were too poorly seen to "
+                "measure and were left out."
+            )
+        keys = SIDE_METRICS
+    else:
+        per_step = frontal_step_metrics(xy, time_s, steps, 0.0)
+        keys = FRONTAL_METRICS
+
+    valid = steps.valid
+    for k in per_step:
+        per_step[k] = np.where(valid, per_step[k], np.nan)
+    metrics: dict[str, Any] = {}
+    cad, cad_sd, cad_side = cadence_spm(steps)
+    min_conf = cfg.analysis.min_steps_confident
+    for key in keys:
+        r = list(reasons)
+        if key == "cadence_spm":
+            metrics[key] = summarise(key, np.where(valid, 60.0 / steps.step_time_s, np.nan),
+                                     steps.foot, r, min_conf, value=cad, sd=cad_sd,
+                                     per_side=cad_side)
+            continue
+        src = "foot_angle_ic_deg" if key == "foot_strike" else key
+        approx = False
+        if key == "contact_time_ms" and series.fps < CONTACT_TIME_MIN_FPS:
+            approx = True
+            r.append(f"{series.fps:.0f} fps: a stance spans only a few frames, so contact time "
+                     f"is approximate (120 fps or more advised)")
+        metrics[key] = summarise(key, per_step[src], steps.foot, r, min_conf, approximate=approx)
+        if key == "foot_strike":
+            cls = strike_class(per_step[src])
+            n_cls = max(1, int((cls != "").sum()))
+            shares = {c: round(float((cls == c).sum()) / n_cls, 3)
+                      for c in ("rearfoot", "midfoot", "forefoot")}
+            metrics[key]["shares"] = shares
+            metrics[key]["pattern"] = max(shares, key=lambda c: shares[c])
+
+    activity = "walking" if cad < WALKING_MAX_CADENCE_SPM else "running"
+    if activity == "walking":
+        quality["notes"].append(
+            f"Cadence {cad:.0f} steps/min reads as walking; the running metrics and their "
+            "typical ranges do not apply to walking."
+        )
+    data: dict[str, Any] = {
+        "gaitcheck_version": __version__,
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "video": _video_block(series),
+        "config": cfg.to_dict(),
+        "view": {"label": vres.label, "confidence": float(vres.confidence),
+                 "source": vres.source},
+        "activity": {"label": activity,
+                     "confidence": 0.9 if abs(cad - WALKING_MAX_CADENCE_SPM) > 15 else 0.6},
+        "quality": quality,
+        "events": _events_block(events, series),
+        "steps": _steps_block(steps, per_step, series, side_view),
+        "metrics": metrics,
+        "cycle_curves": cycle_curves(xy, time_s, events, vres.label, vres.facing, cfg.events),
+    }
+    return Analysis(_clean_json(data))
+
+
+def _name(series: PoseSeries) -> str:
+    return Path(series.source).name if series.source else "the pose series"
+
+
+def _visibility_at_ic(vis: Array, time_s: Array, steps: StepTable, side: str) -> Array:
+    _, knee, ankle, heel, _ = LEG[side]
+    frames = np.clip(np.searchsorted(time_s, steps.ic_time_s), 0, len(time_s) - 1)
+    return np.asarray(vis[frames][:, [knee, ankle, heel]].mean(axis=1))
+
+
+def _quality(
+    series: PoseSeries, vis: Array, xy: Array, cleaned: Any, vres: ViewResult, steps: StepTable
+) -> tuple[dict[str, Any], list[str], str | None]:
+    notes: list[str] = []
+    reasons: list[str] = []
+    leg_vis = {s: float(np.mean(vis[:, list(LEG[s][1:])])) for s in SIDES}
+    near: str | None = None
+    roll: float | None = None
+    if vres.label.startswith("side"):
+        near = max(leg_vis, key=lambda s: leg_vis[s])
+        far = "right" if near == "left" else "left"
+        notes.append(f"Side view: the {near} leg is nearer the camera; {far}-leg values are less "
+                     "reliable (partly hidden) and carry more uncertainty.")
+        roll = _side_roll_deg(xy, series.time_s, steps, near, vres.facing)
+        if roll is not None and abs(roll) > 3:
+            reasons.append(f"camera tilted about {roll:.0f} deg (the ground line is not level)")
+            notes.append(f"The ground line is tilted by about {roll:.1f} deg: level the camera "
+                         "for angle measurements.")
+    else:
+        obliq = np.degrees(np.arctan2(xy[:, 24, 1] - xy[:, 23, 1],
+                                      np.abs(xy[:, 24, 0] - xy[:, 23, 0])))
+        mean_obliq = float(np.nanmean(obliq)) if np.isfinite(obliq).any() else 0.0
+        if abs(mean_obliq) > 2:
+            reasons.append(f"hip line tilted {mean_obliq:.1f} deg on average (camera roll or "
+                           "a standing pelvic tilt)")
+            notes.append(f"On average the hip line leans {mean_obliq:.1f} deg: check that the "
+                         "camera is level; pelvic drop was not corrected for it.")
+    if vres.confidence < 0.5:
+        reasons.append(f"camera view unclear (confidence {vres.confidence:.2f})")
+        notes.append("The camera view was hard to tell; film straight from the side or from "
+                     "behind, or set --view.")
+    if series.fps < 60:
+        notes.append(f"Filmed at {series.fps:.0f} fps: 60 fps or more sharpens contact timing.")
+    if series.pose_share < 0.9:
+        notes.append(f"A person was found in {series.pose_share:.0%} of frames; keep the whole "
+                     "body in frame for the whole clip.")
+    low = [s for s, v in leg_vis.items() if v < 0.5]
+    if low and not vres.label.startswith("side"):
+        reasons.append(f"low landmark visibility on the {' and '.join(low)} leg")
+    if cleaned.swap_frames_repaired:
+        notes.append(f"{cleaned.swap_frames_repaired} frames had the left and right legs mixed "
+                     "up by the pose model and were relabelled.")
+    quality = {
+        "near_leg": near,
+        "swap_frames_repaired": int(cleaned.swap_frames_repaired),
+        "gap_frames_filled": int(cleaned.gap_frames_filled),
+        "outliers_removed": int(cleaned.outliers_removed),
+        "camera_roll_deg": None if roll is None else round(roll, 2),
+        "mean_visibility": {f"{s}_leg": round(v, 3) for s, v in leg_vis.items()},
+        "notes": notes,
+    }
+    return quality, reasons, near
+
+
+def _side_roll_deg(
+    xy: Array, time_s: Array, steps: StepTable, near: str, facing: int
+) -> float | None:
+    """Camera roll from the line the near toe traces while on the ground (+ = clockwise)."""
+    toe = LEG[near][4]
+    m = (steps.foot == near) & np.isfinite(steps.to_time_s)
+    if m.sum() < 2:
+        return None
+    a = steps.ic_time_s[m]
+    b = steps.to_time_s[m]
+    # The middle half of each stance: the toe is flat on the ground there.
+    inside = np.zeros(time_s.shape, dtype=bool)
+    for lo, hi in zip(a + 0.25 * (b - a), b - 0.25 * (b - a)):
+        inside |= (time_s >= lo) & (time_s <= hi)
+    pts = xy[inside, toe]
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if pts.shape[0] < 5 or np.ptp(pts[:, 0]) < 20:
+        return None
+    slope = np.polyfit(pts[:, 0], pts[:, 1], 1)[0]
+    return float(np.degrees(np.arctan(slope)))
+
+
+def _video_block(series: PoseSeries) -> dict[str, Any]:
+    meta = series.meta
+    return {
+        "path": series.source,
+        "sha256": series.source_sha256,
+        "width_px": series.frame_size[0],
+        "height_px": series.frame_size[1],
+        "rotation_deg": series.rotation_deg,
+        "fps": series.fps,
+        "nominal_fps": float(meta.get("nominal_fps", series.fps)),
+        "variable_frame_rate": bool(meta.get("variable_frame_rate", False)),
+        "n_frames": series.n_frames,
+        "duration_s": round(series.duration_s, 4),
+        "pose_share": round(series.pose_share, 4),
+        "model": series.model,
+    }
+
+
+def _frame_of(series: PoseSeries, t: Array) -> NDArray[np.int64]:
+    """Decode index of the frame nearest each time."""
+    ts = series.time_s
+    i = np.clip(np.searchsorted(ts, t), 1, len(ts) - 1)
+    i = np.where(np.abs(t - ts[i - 1]) <= np.abs(ts[i] - t), i - 1, i)
+    assert series.frame_index is not None
+    return np.asarray(series.frame_index[i])
+
+
+def _events_block(events: Events, series: PoseSeries) -> list[dict[str, Any]]:
+    rows = []
+    for side in SIDES:
+        for kind, times in (("initial_contact", events.ic_time_s[side]),
+                            ("toe_off", events.to_time_s[side])):
+            t = times[np.isfinite(times)]
+            for f, tt in zip(_frame_of(series, t).tolist(), t.tolist()):
+                rows.append({"foot": side, "kind": kind, "frame": int(f),
+                             "time_s": round(float(tt), 4)})
+    rows.sort(key=lambda r: (r["time_s"], r["kind"]))
+    return rows
+
+
+def _steps_block(
+    steps: StepTable, per_step: dict[str, Array], series: PoseSeries, side_view: bool
+) -> list[dict[str, Any]]:
+    ic_f = _frame_of(series, steps.ic_time_s)
+    to_ok = np.isfinite(steps.to_time_s)
+    to_f = np.where(to_ok, _frame_of(series, np.nan_to_num(steps.to_time_s)), -1)
+    strike = strike_class(per_step.get("foot_angle_ic_deg", np.full(steps.n, np.nan)))
+    rows = []
+    for i in np.flatnonzero(steps.valid):
+        row: dict[str, Any] = {
+            "index": len(rows), "foot": str(steps.foot[i]),
+            "ic_frame": int(ic_f[i]), "ic_time_s": float(steps.ic_time_s[i]),
+            "to_frame": int(to_f[i]) if to_ok[i] else None,
+            "to_time_s": float(steps.to_time_s[i]) if to_ok[i] else None,
+            "step_time_s": float(steps.step_time_s[i]),
+        }
+        for k in STEP_COLUMNS[7:]:
+            if k == "foot_strike":
+                row[k] = str(strike[i]) or None if side_view else None
+            elif k in per_step:
+                row[k] = float(per_step[k][i])
+            else:
+                row[k] = None
+        rows.append(row)
+    return rows
+
+
+def _clean_json(obj: Any) -> Any:
+    """Round floats, turn NaN/inf into None, numpy scalars into Python ones."""
+    if isinstance(obj, dict):
+        return {k: _clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean_json(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return round(obj, 4) if np.isfinite(obj) else None
+    return obj

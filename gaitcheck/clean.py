@@ -1,0 +1,349 @@
+"""Landmark cleaning: visibility gating, left/right swap repair, outliers, gap fill, low-pass.
+
+All steps are vectorized over frames and landmarks. The filter works in real Hz: the cut-off is
+converted with the series' real capture rate, so a 240 fps slow-motion clip and a 30 fps clip are
+smoothed to the same bandwidth.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+from scipy.signal import butter, sosfiltfilt
+
+from .config import CleanConfig
+from .landmarks import LEFT_HIP, LR_PAIRS, RIGHT_HIP, swap_permutation
+from .series import PoseSeries
+
+Array = NDArray[np.float64]
+
+# Landmark groups whose left/right labels MediaPipe swaps as a unit on side views.
+_SWAP_GROUPS: tuple[tuple[int, ...], ...] = (
+    (25, 26),  # knees
+    (27, 28, 29, 30, 31, 32),  # ankles, heels, toes
+)
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """Cleaned landmarks and what cleaning did.
+
+    Attributes
+    ----------
+    xy_px : ndarray, shape (n_frames, 33, 2)
+        Cleaned, filtered image landmarks; NaN where no trustworthy value exists.
+    raw_xy_px : ndarray, shape (n_frames, 33, 2)
+        Landmarks after swap repair only (for drawing and diagnostics).
+    visibility : ndarray, shape (n_frames, 33)
+        Visibility after swap repair (follows the landmark identity).
+    swap_frames_repaired : int
+        Frames in which some left/right group was exchanged back.
+    outliers_removed : int
+        Landmark coordinates rejected by the Hampel filter.
+    gap_frames_filled : int
+        Landmark-frames filled by interpolation.
+    """
+
+    xy_px: Array
+    raw_xy_px: Array
+    visibility: Array
+    swap_frames_repaired: int
+    outliers_removed: int
+    gap_frames_filled: int
+
+
+def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> CleanResult:
+    """Clean a pose series for analysis.
+
+    Parameters
+    ----------
+    series : PoseSeries
+    config : CleanConfig, optional
+
+    Returns
+    -------
+    CleanResult
+    """
+    cfg = config or CleanConfig()
+    xy = series.xy_px.copy()
+    vis = series.visibility.copy()
+    xy[vis < cfg.min_visibility] = np.nan
+
+    n_swapped = 0
+    if cfg.repair_swaps:
+        xy, vis, n_swapped = repair_swaps(xy, vis, series.fps)
+    raw = xy.copy()
+
+    fps = series.fps
+    half = max(1, int(round(cfg.hampel_window_s * fps)))
+    xy, n_out = hampel(xy, half, cfg.hampel_n_sigma)
+    max_gap = max(1, int(round(cfg.max_gap_s * fps)))
+    xy, n_filled = fill_gaps(xy, max_gap)
+    xy = lowpass(xy, fps, cfg.cutoff_hz, cfg.filter_order)
+    return CleanResult(
+        xy_px=xy, raw_xy_px=raw, visibility=vis,
+        swap_frames_repaired=n_swapped, outliers_removed=n_out, gap_frames_filled=n_filled,
+    )
+
+
+def repair_swaps(
+    xy: Array, visibility: Array, fps: float = 30.0, n_passes: int = 2
+) -> tuple[Array, Array, int]:
+    """Undo short left/right identity swaps of the leg landmarks.
+
+    Each landmark group (knees; feet) is compared, frame by frame, with a robust local
+    reference: the rolling median of each side over about +-0.1 s. Where exchanging the labels
+    fits the references clearly better than keeping them, the frame is relabelled. The test is
+    local, so one doubtful frame can never flip the rest of the clip.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, 33, 2)
+    visibility : ndarray, shape (n_frames, 33)
+    fps : float
+        Real frame rate, sets the reference window.
+    n_passes : int
+        Repeat with references recomputed from the repaired data.
+
+    Returns
+    -------
+    xy : ndarray, shape (n_frames, 33, 2)
+    visibility : ndarray, shape (n_frames, 33)
+    n_frames_repaired : int
+    """
+    xy = xy.copy()
+    visibility = visibility.copy()
+    n = xy.shape[0]
+    fixed = np.zeros(n, dtype=bool)
+    pair_of = {a: b for a, b in LR_PAIRS} | {b: a for a, b in LR_PAIRS}
+    scale = np.nanmedian(np.linalg.norm(xy[:, 27] - xy[:, LEFT_HIP], axis=-1))
+    half = max(2, int(round(0.1 * fps)))
+    if not np.isfinite(scale) or scale <= 0 or n < 2 * half + 1:
+        return xy, visibility, 0
+    for group in _SWAP_GROUPS:
+        left = np.array([i for i in group if i % 2 == 1])
+        right = np.array([pair_of[i] for i in left])
+        orig = np.concatenate([left, right])
+        perm = np.concatenate([right, left])
+        for _ in range(n_passes):
+            ref = rolling_nanmedian(xy[:, orig], half)
+            ref_l, ref_r = ref[:, : left.size], ref[:, left.size:]
+            pts_l, pts_r = xy[:, left], xy[:, right]
+            same = _dist(pts_l, ref_l) + _dist(pts_r, ref_r)
+            cross = _dist(pts_l, ref_r) + _dist(pts_r, ref_l)
+            # Only a clear misfit counts: legs passing each other at midstance fit both ways.
+            swap = (cross < 0.5 * same) & (same > 0.15 * scale * left.size)
+            swap &= np.isfinite(same) & np.isfinite(cross)
+            if not swap.any():
+                break
+            bad = np.flatnonzero(swap)
+            xy[np.ix_(bad, orig)] = xy[np.ix_(bad, perm)]
+            visibility[np.ix_(bad, orig)] = visibility[np.ix_(bad, perm)]
+            fixed[bad] = ~fixed[bad]
+    return xy, visibility, int(fixed.sum())
+
+
+def _dist(a: Array, b: Array) -> Array:
+    """Sum over points of Euclidean distances; (n, k, 2) x (n, k, 2) -> (n,)."""
+    return np.asarray(np.linalg.norm(a - b, axis=-1).sum(axis=-1))
+
+
+def rolling_nanmedian(values: Array, half_window: int) -> Array:
+    """Centred rolling median along axis 0, ignoring NaN.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_frames, ...)
+    half_window : int
+
+    Returns
+    -------
+    ndarray, same shape
+    """
+    n = values.shape[0]
+    flat = values.reshape(n, -1)
+    padded = np.pad(flat, ((half_window, half_window), (0, 0)), constant_values=np.nan)
+    win = sliding_window_view(padded, 2 * half_window + 1, axis=0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows are expected
+        med = np.nanmedian(win, axis=-1)
+    return np.asarray(med.reshape(values.shape))
+
+
+def swap_all(xy: Array) -> Array:
+    """Exchange every left landmark with its right twin; shape preserved."""
+    return xy[:, swap_permutation()]
+
+
+def hampel(xy: Array, half_window: int, n_sigma: float) -> tuple[Array, int]:
+    """Reject outliers: values further than ``n_sigma`` scaled MADs from the rolling median.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, ...)
+    half_window : int
+        Frames on each side of the centre.
+    n_sigma : float
+
+    Returns
+    -------
+    xy : ndarray
+        Copy with outliers set to NaN.
+    n_removed : int
+    """
+    n = xy.shape[0]
+    if n < 2 * half_window + 1:
+        return xy.copy(), 0
+    flat = xy.reshape(n, -1)
+    padded = np.pad(flat, ((half_window, half_window), (0, 0)), constant_values=np.nan)
+    win = sliding_window_view(padded, 2 * half_window + 1, axis=0)  # (n, k, w)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows are expected
+        med = np.nanmedian(win, axis=-1)
+        mad = 1.4826 * np.nanmedian(np.abs(win - med[..., None]), axis=-1)
+    # A floor on the spread keeps a perfectly still landmark from flagging sub-pixel noise.
+    bad = np.abs(flat - med) > n_sigma * np.maximum(mad, 1.0)
+    bad &= np.isfinite(flat)
+    out = flat.copy()
+    out[bad] = np.nan
+    # A point is rejected whole (both coordinates) when one coordinate is an outlier.
+    out3 = out.reshape(xy.shape)
+    if xy.ndim == 3:
+        any_bad = np.isnan(out3).any(axis=-1) & np.isfinite(xy).all(axis=-1)
+        out3[any_bad] = np.nan
+        n_removed = int(any_bad.sum())
+    else:
+        n_removed = int(bad.sum())
+    return out3, n_removed
+
+
+def fill_gaps(xy: Array, max_gap: int) -> tuple[Array, int]:
+    """Linearly interpolate interior NaN runs of at most ``max_gap`` frames.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, ...)
+    max_gap : int
+
+    Returns
+    -------
+    xy : ndarray
+    n_filled : int
+        Number of (frame, landmark) values filled.
+    """
+    n = xy.shape[0]
+    flat = xy.reshape(n, -1).copy()
+    filled_all = interpolate_nans(flat)
+    gap_len = nan_run_lengths(flat)
+    idx = np.arange(n)[:, None]
+    finite = np.isfinite(flat)
+    # Only interior gaps: a finite sample must exist before and after.
+    has_before = np.maximum.accumulate(np.where(finite, idx, -1), axis=0) >= 0
+    has_after = np.flip(np.maximum.accumulate(np.flip(np.where(finite, 1, 0), 0), axis=0), 0) > 0
+    fill = ~finite & (gap_len <= max_gap) & has_before & has_after
+    flat[fill] = filled_all[fill]
+    n_filled = int(fill.reshape(xy.shape[0], -1, xy.shape[-1]).any(-1).sum()) if xy.ndim == 3 \
+        else int(fill.sum())
+    return flat.reshape(xy.shape), n_filled
+
+
+def nan_run_lengths(flat: Array) -> NDArray[np.int64]:
+    """Length of the NaN run each element belongs to (0 for finite elements).
+
+    Parameters
+    ----------
+    flat : ndarray, shape (n_frames, k)
+
+    Returns
+    -------
+    ndarray of int, shape (n_frames, k)
+    """
+    isnan = ~np.isfinite(flat)
+    n = flat.shape[0]
+    idx = np.arange(n)[:, None]
+    # Start index of the current NaN run: last finite index before, plus one.
+    last_finite = np.maximum.accumulate(np.where(~isnan, idx, -1), axis=0)
+    next_finite = np.flip(
+        np.minimum.accumulate(np.flip(np.where(~isnan, idx, n), axis=0), axis=0), axis=0
+    )
+    length = next_finite - last_finite - 1
+    return np.where(isnan, length, 0).astype(np.int64)
+
+
+def interpolate_nans(flat: Array) -> Array:
+    """Linear interpolation of all NaNs per column, constant extension at the ends.
+
+    Columns with no finite value stay NaN.
+
+    Parameters
+    ----------
+    flat : ndarray, shape (n_frames, k)
+
+    Returns
+    -------
+    ndarray, shape (n_frames, k)
+    """
+    n, k = flat.shape
+    out = flat.copy()
+    finite = np.isfinite(flat)
+    idx = np.arange(n)
+    prev_i = np.maximum.accumulate(np.where(finite, idx[:, None], -1), axis=0)
+    next_i = np.flip(
+        np.minimum.accumulate(np.flip(np.where(finite, idx[:, None], n), axis=0), axis=0), axis=0
+    )
+    cols = np.broadcast_to(np.arange(k), (n, k))
+    has_prev = prev_i >= 0
+    has_next = next_i < n
+    p = np.where(has_prev, prev_i, np.where(has_next, next_i, 0))
+    q = np.where(has_next, next_i, p)
+    vp = flat[p, cols]
+    vq = flat[q, cols]
+    span = np.where(q > p, q - p, 1)
+    w = np.where(q > p, (idx[:, None] - p) / span, 0.0)
+    interp = vp + (vq - vp) * w
+    missing = ~finite
+    out[missing] = interp[missing]
+    return out
+
+
+def lowpass(xy: Array, fps: float, cutoff_hz: float, order: int) -> Array:
+    """Zero-phase Butterworth low-pass along time, NaN-preserving.
+
+    NaN runs are bridged by interpolation for the filter only and restored afterwards, so the
+    filter never invents data where none was measured.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, ...)
+    fps : float
+        Real sampling rate in Hz.
+    cutoff_hz : float
+    order : int
+
+    Returns
+    -------
+    ndarray, same shape as ``xy``
+    """
+    n = xy.shape[0]
+    nyquist_hz = 0.5 * fps
+    if cutoff_hz >= 0.95 * nyquist_hz or n < 3 * (order + 1) * 2:
+        return xy.copy()
+    flat = xy.reshape(n, -1)
+    finite_cols = np.isfinite(flat).any(axis=0)
+    bridged = interpolate_nans(flat)
+    # sosfiltfilt runs the filter twice: halve the order so the total matches the nominal one.
+    sos = butter(max(1, order // 2), cutoff_hz / nyquist_hz, btype="low", output="sos")
+    out = flat.copy()
+    if finite_cols.any():
+        out[:, finite_cols] = sosfiltfilt(sos, bridged[:, finite_cols], axis=0)
+    out[~np.isfinite(flat)] = np.nan
+    return out.reshape(xy.shape)
+
+
+def midpoint(xy: Array, a: int = LEFT_HIP, b: int = RIGHT_HIP) -> Array:
+    """Midpoint of landmarks ``a`` and ``b``; shape (n_frames, 2)."""
+    return 0.5 * (xy[:, a] + xy[:, b])

@@ -1,0 +1,330 @@
+"""Gait events: initial contact (IC) and toe-off (TO) of each foot, then steps and strides.
+
+Side views use the foot's horizontal motion against the ground. During swing the foot travels
+forward faster than the ground; at contact it stops (overground) or is taken backwards by the belt
+(treadmill). The ground's own image velocity is measured from the data (zero overground with a
+static camera, the belt speed on a treadmill), so one rule serves both: IC is the moment the
+foot's forward velocity, after its swing peak, falls to the ground's velocity (for a treadmill:
+the foot stops moving forward in the image, the hand-marking rule of the shared clip). TO is the
+moment the toe leaves the ground's motion again, which follows the same logic in reverse.
+
+Frontal views (rear, front) cannot see the horizontal motion, so the foot's height above a
+running ground line is used instead (Fellin 2010: vertical heel motion marks contact in running).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
+from scipy.signal import find_peaks
+
+from .config import EventConfig
+from .geometry import flexion_deg
+from .landmarks import LEG, SIDES
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Events:
+    """Detected events.
+
+    Attributes
+    ----------
+    ic_time_s, to_time_s : dict of str -> ndarray, shape (n_events,)
+        Sub-frame event times per foot (``"left"``, ``"right"``); NaN TO where not found.
+    ic_frame, to_frame : dict of str -> ndarray of int
+        Index of the nearest frame (row in the series) of each event.
+    ground_velocity_px_s : float
+        Image velocity of the stance foot (belt speed on a treadmill, ~0 overground), signed
+        in the running direction (negative = backward).
+    method : str
+    """
+
+    ic_time_s: dict[str, Array]
+    to_time_s: dict[str, Array]
+    ic_frame: dict[str, NDArray[np.int64]]
+    to_frame: dict[str, NDArray[np.int64]]
+    ground_velocity_px_s: float
+    method: str
+
+
+def _gradient(values: Array, time_s: Array) -> Array:
+    """Time derivative along axis 0 (central differences), NaN-propagating."""
+    if values.shape[0] < 2:
+        return np.full_like(values, np.nan)
+    return np.asarray(np.gradient(values, time_s, axis=0))
+
+
+def _crossings_down(signal: Array, threshold: Array | float) -> Array:
+    """Sub-frame indices where ``signal`` crosses ``threshold`` from above; shape (k,)."""
+    d = signal - threshold
+    i = np.flatnonzero((d[:-1] > 0) & (d[1:] <= 0))
+    frac = d[i] / (d[i] - d[i + 1])
+    return np.asarray(i + frac)
+
+
+def _crossings_up(signal: Array, threshold: Array | float) -> Array:
+    """Sub-frame indices where ``signal`` crosses ``threshold`` from below; shape (k,)."""
+    return _crossings_down(-signal, -np.asarray(threshold))
+
+
+def _index_to_time(index: Array, time_s: Array) -> Array:
+    return np.interp(index, np.arange(time_s.shape[0]), time_s)
+
+
+def detect_side_events(
+    xy: Array, time_s: Array, facing: int, config: EventConfig | None = None
+) -> Events:
+    """Initial contacts and toe-offs for a side view.
+
+    IC: the foot's most forward point in a frame moving with the ground, i.e. the moment the
+    foot stops moving forward over the ground. With a treadmill (or a camera panning with the
+    runner) the ground moves backward in the image and this is the foot's forward extreme in the
+    image, the hand-marking rule of the shared clip. Overground with a static camera the foot
+    stops dead, so the extreme is taken in a frame sliding forward at a tenth of the swing speed.
+    TO: the knee's extension peak in late stance (Fellin 2010, about 5 ms error with markers).
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, 33, 2)
+        Cleaned landmarks.
+    time_s : ndarray, shape (n_frames,)
+    facing : int
+        +1 facing image-right, -1 facing image-left.
+    config : EventConfig, optional
+
+    Returns
+    -------
+    Events
+    """
+    cfg = config or EventConfig()
+    dt = float(np.median(np.diff(time_s))) if time_s.size > 1 else 1.0
+    facing_t = _travel_direction(xy, time_s, facing)
+    fwd_x = facing_t[:, None] * xy[..., 0]  # forward position of every landmark, (n, 33)
+    v_fwd = _gradient(fwd_x, time_s)
+    ground, swing = [], []
+    for side in SIDES:
+        _, _, _, heel, toe = LEG[side]
+        g, sw = _ground_and_swing_velocity(v_fwd[:, heel], xy[:, heel, 1])
+        ground.append(g)
+        swing.append(sw)
+    # Both feet stand on the same ground: one ground velocity for the clip.
+    g = float(np.nanmedian(ground)) if np.isfinite(ground).any() else 0.0
+    sw = float(np.nanmedian(swing)) if np.isfinite(swing).any() else 0.0
+    frame_v = 0.0 if g < -0.1 * sw else g + 0.1 * sw
+    min_stride = max(1, int(round(2 * cfg.min_step_s / dt)))
+    ic: dict[str, Array] = {}
+    to: dict[str, Array] = {}
+    for side in SIDES:
+        hip, knee, ankle, heel, _ = LEG[side]
+        # Strides from the heel's forward swing relative to the hips (local amplitude, so it
+        # works whether the body travels across the image or stays on a treadmill) ...
+        rel = fwd_x[:, heel] - 0.5 * (fwd_x[:, 23] + fwd_x[:, 24])
+        swing_ends = _extrema(rel, min_stride)
+        # ... then contact: the heel's forward velocity falls to the sliding frame's velocity.
+        ic_i = _contacts_after(v_fwd[:, heel], swing_ends, frame_v, min_stride)
+        flex = flexion_deg(xy[:, hip], xy[:, knee], xy[:, ankle])
+        to_i = _knee_extension_peaks(flex, ic_i)
+        ic[side] = _index_to_time(ic_i, time_s)
+        to[side] = np.where(np.isfinite(to_i), _index_to_time(np.nan_to_num(to_i), time_s), np.nan)
+    return _finish(ic, to, time_s, g, "side-horizontal")
+
+
+def _travel_direction(xy: Array, time_s: Array, facing: int) -> Array:
+    """Per-frame running direction (+1 image-right, -1 image-left), shape (n_frames,).
+
+    Overground the hips travel across the image and their motion gives the direction even when
+    the runner turns around; on a treadmill they stay put and the view's facing is used.
+    """
+    hip_x = 0.5 * (xy[:, 23, 0] + xy[:, 24, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        leg = np.nanmedian(np.linalg.norm(xy[:, 23] - xy[:, 27], axis=-1))
+    # Travel is sustained motion: average the hip velocity over about one second.
+    dt = float(np.median(np.diff(time_s))) if time_s.size > 1 else 1.0
+    v = uniform_filter1d(_gradient(hip_x, time_s), size=max(1, int(round(1.0 / dt))),
+                         mode="nearest")
+    # Half a leg length per second is far above treadmill drift and far below running speed.
+    moving = np.isfinite(v) & (np.abs(v) > 0.5 * leg) if np.isfinite(leg) else np.zeros_like(v, bool)
+    return np.where(moving, np.sign(v), float(facing))
+
+
+def _ground_and_swing_velocity(foot_v: Array, foot_y: Array) -> tuple[float, float]:
+    """Forward image velocity of a foot on the ground, and its swing speed above that.
+
+    The ground phase is the lowest 30 % of the foot's path (image y grows downward).
+    """
+    ok = np.isfinite(foot_v) & np.isfinite(foot_y)
+    if ok.sum() < 10:
+        return np.nan, np.nan
+    y = foot_y[ok]
+    v = foot_v[ok]
+    g = float(np.median(v[y >= np.quantile(y, 0.7)]))
+    return g, float(np.percentile(v, 95) - g)
+
+
+def _extrema(q: Array, min_distance: int) -> Array:
+    """Sub-frame indices of the prominent maxima of ``q`` (one per stride); shape (k,).
+
+    Maxima must stand out by 30 % of the signal's 5-95 % range, which rejects the small bumps
+    that pose jitter leaves in stance and swing.
+    """
+    finite = np.isfinite(q)
+    if finite.sum() < 5:
+        return np.array([])
+    amp = np.nanpercentile(q, 95) - np.nanpercentile(q, 5)
+    filled = np.where(finite, q, np.nanmin(q) - amp)
+    peaks, _ = find_peaks(filled, prominence=0.3 * amp, distance=min_distance)
+    # A peak next to missing data is not a measured extreme.
+    peaks = peaks[(peaks > 0) & (peaks < q.size - 1)]
+    peaks = peaks[finite[peaks - 1] & finite[peaks + 1]]
+    return _parabolic(q, peaks)
+
+
+def _contacts_after(v: Array, swing_ends: Array, level: float, min_stride: int) -> Array:
+    """Sub-frame index where ``v`` falls through ``level`` near each swing end; shape (k,).
+
+    The heel's most forward point relative to the hips comes at, or just before, contact
+    (swing-leg retraction), so the search runs from two frames before it to a third of a
+    stride after it, and takes the first downward crossing.
+    """
+    n = v.size
+    out = []
+    ahead = max(2, int(0.35 * min_stride * 2))
+    d = np.nan_to_num(v - level, nan=np.nan)
+    down = np.flatnonzero((d[:-1] > 0) & (d[1:] <= 0))  # crossing between i and i+1
+    for e in swing_ends:
+        lo = e - 2.0
+        hi = min(n - 1, e + ahead)
+        cand = down[(down + 1 >= lo) & (down < hi)]
+        if cand.size == 0:
+            continue
+        i = int(cand[0])
+        out.append(i + d[i] / (d[i] - d[i + 1]))
+    return np.unique(np.round(np.array(out), 6))
+
+
+def _parabolic(q: Array, peaks: NDArray[np.int64]) -> Array:
+    """Refine integer extrema to sub-frame positions with a parabola through 3 samples."""
+    if peaks.size == 0:
+        return np.array([])
+    y0, y1, y2 = q[peaks - 1], q[peaks], q[peaks + 1]
+    den = y0 - 2 * y1 + y2
+    off = np.where(den != 0, 0.5 * (y0 - y2) / np.where(den != 0, den, 1.0), 0.0)
+    return np.asarray(peaks + np.clip(off, -0.5, 0.5))
+
+
+def _knee_extension_peaks(flex: Array, ic_i: Array) -> Array:
+    """Sub-frame index of the knee-extension peak after each IC (NaN where not found).
+
+    Searched between the midstance flexion peak and 60 % of the stride (or 0.6 of the median
+    stride for the last IC), where running toe-off falls.
+    """
+    to_i = np.full(ic_i.shape, np.nan)
+    if ic_i.size < 2:
+        return to_i
+    strides = np.diff(ic_i)
+    stride = np.append(strides, np.median(strides))
+    n = flex.size
+    for k, (a, st) in enumerate(zip(ic_i, stride)):
+        a0 = int(np.ceil(a))
+        mid_hi = min(n, int(a + 0.35 * st) + 1)
+        hi = min(n - 1, int(a + 0.6 * st) + 1)
+        seg = flex[a0:mid_hi]
+        if seg.size == 0 or not np.isfinite(seg).any() or hi - a0 < 3:
+            continue
+        lo = a0 + int(np.nanargmax(seg))
+        win = flex[lo:hi]
+        if win.size < 2 or not np.isfinite(win).any():
+            continue
+        j = lo + int(np.nanargmin(win))
+        if 0 < j < n - 1 and np.isfinite(flex[j - 1 : j + 2]).all():
+            to_i[k] = _parabolic(-flex, np.array([j]))[0]
+        else:
+            to_i[k] = float(j)
+    return to_i
+
+
+def detect_frontal_events(
+    xy: Array, time_s: Array, config: EventConfig | None = None
+) -> Events:
+    """Initial contacts and toe-offs for a rear or front view, from foot height.
+
+    The ground line is the running lowest image point of either foot over about one stride;
+    a foot is on the ground while its heel (IC) or toe (TO) is within a small share of the leg
+    length of that line.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, 33, 2)
+    time_s : ndarray, shape (n_frames,)
+    config : EventConfig, optional
+
+    Returns
+    -------
+    Events
+    """
+    cfg = config or EventConfig()
+    dt = float(np.median(np.diff(time_s)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        feet_y = xy[:, [29, 30, 31, 32], 1]
+        lowest = np.nanmax(feet_y, axis=1)
+        win = max(3, int(round(2 * cfg.max_step_s / dt)) | 1)
+        ground = maximum_filter1d(np.nan_to_num(lowest, nan=-1e9), size=win, mode="nearest")
+        ground[ground < -1e8] = np.nan
+        leg = np.nanmedian(
+            np.linalg.norm(xy[:, 23] - xy[:, 25], axis=-1)
+            + np.linalg.norm(xy[:, 25] - xy[:, 27], axis=-1)
+        )
+    tol = 0.04 * leg
+    ic: dict[str, Array] = {}
+    to: dict[str, Array] = {}
+    min_stance = max(1, int(round(0.5 * cfg.min_step_s / dt)))
+    for side in SIDES:
+        _, _, _, heel, toe = LEG[side]
+        height_heel = ground - xy[:, heel, 1]
+        height_toe = ground - xy[:, toe, 1]
+        on = np.nan_to_num(height_heel, nan=np.inf) < tol
+        starts = _crossings_down(np.nan_to_num(height_heel, nan=1e9), tol)
+        ends = _crossings_up(np.nan_to_num(height_toe, nan=1e9), tol)
+        keep = []
+        for s in starts:
+            i = int(np.ceil(s))
+            if on[i : i + min_stance].all():
+                keep.append(s)
+        ic_i = np.array(keep)
+        to_i = np.full(ic_i.shape, np.nan)
+        if ends.size and ic_i.size:
+            k = np.searchsorted(ends, ic_i)
+            has = k < ends.size
+            to_i[has] = ends[k[has]]
+            nxt = np.append(ic_i[1:], np.inf)
+            to_i[to_i >= nxt] = np.nan
+        ic[side] = _index_to_time(ic_i, time_s) if ic_i.size else ic_i
+        to[side] = np.where(np.isfinite(to_i), _index_to_time(np.nan_to_num(to_i), time_s), np.nan)
+    return _finish(ic, to, time_s, 0.0, "frontal-vertical")
+
+
+def _finish(
+    ic: dict[str, Array], to: dict[str, Array], time_s: Array, g: float, method: str
+) -> Events:
+    def nearest(t: Array) -> NDArray[np.int64]:
+        if t.size == 0:
+            return np.array([], dtype=np.int64)
+        i = np.clip(np.searchsorted(time_s, t), 1, len(time_s) - 1)
+        left_closer = (t - time_s[i - 1]) <= (time_s[i] - t)
+        return np.where(left_closer, i - 1, i).astype(np.int64)
+
+    to_frame = {s: np.where(np.isfinite(to[s]), nearest(np.nan_to_num(to[s])), -1) for s in to}
+    return Events(
+        ic_time_s=ic, to_time_s=to,
+        ic_frame={s: nearest(ic[s]) for s in ic},
+        to_frame={s: v.astype(np.int64) for s, v in to_frame.items()},
+        ground_velocity_px_s=g, method=method,
+    )

@@ -1,0 +1,103 @@
+"""Plots: each function writes a readable PNG of a sensible size and returns its path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+from test_findings import build_analysis
+
+from gaitcheck.plots import (
+    KeyFrame,
+    overstride_of,
+    plot_changes,
+    plot_cycle_curve,
+    plot_key_frames,
+    plot_left_right,
+    plot_step_metric,
+    step_trend,
+    write_bytes_atomic,
+)
+
+
+def _check_png(path: Path, min_w: int = 300, min_h: int = 150) -> np.ndarray:
+    assert path.is_file() and path.suffix == ".png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not path.with_name(path.name + ".part").exists()
+    img = mpimg.imread(path)
+    assert img.shape[1] >= min_w and img.shape[0] >= min_h
+    assert float(np.std(img[..., :3])) > 0.01  # not blank
+    return img
+
+
+def test_cycle_curve(tmp_path: Path) -> None:
+    a = build_analysis("side-left")
+    p = plot_cycle_curve("knee_flexion_deg", a["cycle_curves"]["knee_flexion_deg"],
+                         tmp_path / "c.png")
+    _check_png(p)
+
+
+def test_cycle_curve_with_missing_side(tmp_path: Path) -> None:
+    curve = dict(build_analysis("rear")["cycle_curves"]["hip_adduction_deg"])
+    curve["right"] = None
+    _check_png(plot_cycle_curve("hip_adduction_deg", curve, tmp_path / "c.png"))
+
+
+def test_step_metric_and_trend(tmp_path: Path) -> None:
+    steps = [{"ic_time_s": t, "foot": "left" if i % 2 == 0 else "right",
+              "overstride_pct_leg": 20.0 + 0.5 * t}
+             for i, t in enumerate(np.arange(0.0, 30.0, 0.35))]
+    trend = step_trend(steps, "overstride_pct_leg")
+    assert trend is not None
+    assert trend["slope_per_min"] == pytest.approx(30.0)
+    assert trend["change_over_clip"] == pytest.approx(0.5 * (steps[-1]["ic_time_s"]))
+    _check_png(plot_step_metric(steps, "overstride_pct_leg", tmp_path / "s.png", unit="% leg"))
+    assert step_trend(steps[:3], "overstride_pct_leg") is None
+    assert step_trend(steps, "pelvic_drop_deg") is None
+
+
+def test_step_metric_with_no_values(tmp_path: Path) -> None:
+    steps = build_analysis("side-left")["steps"]
+    _check_png(plot_step_metric(steps, "pelvic_drop_deg", tmp_path / "s.png"))
+
+
+def test_left_right(tmp_path: Path) -> None:
+    a = build_analysis("rear", {"pelvic_drop_deg": (3.0, 7.0)})
+    _check_png(plot_left_right(a["metrics"], tmp_path / "lr.png"))
+    _check_png(plot_left_right({}, tmp_path / "empty.png"), min_h=100)
+
+
+@pytest.mark.parametrize("facing", [-1, 1])
+def test_key_frames(tmp_path: Path, facing: int) -> None:
+    rng = np.random.default_rng(0)
+    rgb = (rng.random((240, 180, 3)) * 255).astype(np.uint8)
+    sk = np.full((33, 2), 90.0)
+    frames = [
+        KeyFrame(rgb=rgb, hip_mid_xy_px=(90.0, 100.0), heel_xy_px=(90.0 + facing * 30, 220.0),
+                 facing=facing, leg_length_px=120.0, label=f"step {i}", skeleton_xy_px=sk)
+        for i in range(3)
+    ]
+    dx, pct = overstride_of(frames[0])
+    assert dx == pytest.approx(30.0) and pct == pytest.approx(25.0)
+    img = _check_png(plot_key_frames(frames, tmp_path / "k.png"))
+    assert img.shape[1] > img.shape[0]  # a strip
+    _check_png(plot_key_frames([], tmp_path / "none.png"), min_h=50)
+
+
+def test_changes(tmp_path: Path) -> None:
+    rows = [
+        {"metric": "cadence_spm", "name": "Cadence", "change_pct": 5.0, "direction": "better",
+         "exceeds_noise": True},
+        {"metric": "pelvic_drop_deg", "name": "Pelvic drop", "change_pct": 12.0,
+         "direction": "worse", "exceeds_noise": False},
+        {"metric": "x", "name": "none", "change_pct": None},
+    ]
+    _check_png(plot_changes(rows, tmp_path / "ch.png"), min_h=100)
+
+
+def test_atomic_write(tmp_path: Path) -> None:
+    p = write_bytes_atomic(tmp_path / "sub" / "f.bin", b"abc")
+    assert p.read_bytes() == b"abc"
+    assert sorted(x.name for x in p.parent.iterdir()) == ["f.bin"]
