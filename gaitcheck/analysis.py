@@ -39,6 +39,9 @@ Array = NDArray[np.float64]
 CONTACT_TIME_MIN_FPS = 120.0
 # A far leg whose landmarks are seen with less visibility than this at contact is not measured.
 FAR_LEG_MIN_VISIBILITY = 0.5
+# Ground-line tilt (deg) worth a note, and one that lowers the confidence of angle metrics.
+GROUND_TILT_NOTE_DEG = 3.0
+GROUND_TILT_REASON_DEG = 7.0
 # Cadence below this (steps/min) with long steps reads as walking rather than running.
 WALKING_MAX_CADENCE_SPM = 140.0
 
@@ -281,10 +284,12 @@ def _quality(
         notes.append(f"Side view: the {near} leg is nearer the camera; {far}-leg values are less "
                      "reliable (partly hidden) and carry more uncertainty.")
         roll = _side_roll_deg(xy, series.time_s, steps, near, vres.facing)
-        if roll is not None and abs(roll) > 3:
-            reasons.append(f"camera tilted about {roll:.0f} deg (the ground line is not level)")
-            notes.append(f"The ground line is tilted by about {roll:.1f} deg: level the camera "
-                         "for angle measurements.")
+        if roll is not None and abs(roll) > GROUND_TILT_NOTE_DEG:
+            notes.append(f"The ground line is tilted by about {roll:.1f} deg in the image: the "
+                         "camera is not level or the treadmill is inclined; angles are measured "
+                         "against the image vertical.")
+        if roll is not None and abs(roll) > GROUND_TILT_REASON_DEG:
+            reasons.append(f"ground line tilted {roll:.0f} deg (camera not level)")
     else:
         obliq = np.degrees(np.arctan2(xy[:, 24, 1] - xy[:, 23, 1],
                                       np.abs(xy[:, 24, 0] - xy[:, 23, 0])))

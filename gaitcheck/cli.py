@@ -95,8 +95,134 @@ def cmd_pose(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- analyze
+def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    """Options for the analysis and the report (shared by analyze and demo)."""
+    p.add_argument("-o", "--out", type=Path, required=True, metavar="OUT_DIR",
+                   help="folder for analysis.json, steps.csv, cycles.csv and the report")
+    p.add_argument("--view", choices=["auto", "side-left", "side-right", "rear", "front"],
+                   help="camera view (default: detected)")
+    p.add_argument("--rules", metavar="FILE", help="a coach's own rules table (TOML)")
+    p.add_argument("--height-cm", type=float, help="runner's height, personalises advice")
+    p.add_argument("--pace", help="running pace in the clip, e.g. 5:30/km or 9:00/mi")
+    p.add_argument("--pain", action="append", metavar="WHERE",
+                   help="where it hurts: outer-hip, groin, buttock, front-hip, ... (repeatable)")
+    p.add_argument("--mileage-change", type=float, metavar="PCT",
+                   help="change of weekly mileage over recent weeks, in percent")
+    p.add_argument("--red-flag", action="append", metavar="FLAG",
+                   help="a warning sign you have, e.g. night-pain, numbness, radiating, "
+                   "sudden-sharp, recurring (repeatable); adds a see-a-professional block")
+    p.add_argument("--no-plots", action="store_true", help="skip the figures")
+
+
+def report_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Config overrides of the analysis/report options (unset ones are None)."""
+    return {
+        "analysis": {"view": args.view},
+        "report": {
+            "rules": args.rules, "height_cm": args.height_cm, "pace": args.pace,
+            "pain": tuple(args.pain) if args.pain else None,
+            "weekly_mileage_change_pct": args.mileage_change,
+            "red_flags": tuple(args.red_flag) if args.red_flag else None,
+            "plots": False if args.no_plots else None,
+            "overlay": False if getattr(args, "no_overlay", False) else None,
+        },
+    }
+
+
+def _add_analyze(sub: Any) -> None:
+    p = sub.add_parser("analyze", help="analyse a running video (pose from cache when present)",
+                       description="Find every foot strike, measure overstriding (side view) "
+                       "or pelvic drop and hip adduction (rear view), and write the report.")
+    p.add_argument("video", type=Path, help="video file")
+    add_analysis_options(p)
+    p.add_argument("--no-overlay", action="store_true", help="skip the annotated video")
+    add_video_options(p)
+    p.set_defaults(func=cmd_analyze)
+
+
+def metrics_table(data: dict[str, Any]) -> str:
+    """Short text table of the headline metrics with left/right and confidence."""
+    rows = [f"{'metric':<30}{'value':>9}{'left':>9}{'right':>9}  {'unit':<11}confidence"]
+    for key, m in data["metrics"].items():
+        def f(v: Any) -> str:
+            return "-" if v is None else f"{v:.1f}"
+        extra = f" ({m['pattern']})" if "pattern" in m else ""
+        approx = " approx." if m.get("approximate") else ""
+        rows.append(f"{key:<30}{f(m['value']):>9}{f(m['left']):>9}{f(m['right']):>9}  "
+                    f"{m['unit']:<11}{m['confidence']['level']}{approx}{extra}")
+    v = data["view"]
+    head = (f"view {v['label']} (confidence {v['confidence']:.2f}), {data['activity']['label']}, "
+            f"{len(data['steps'])} steps, {data['video']['fps']:.0f} fps")
+    return head + "\n" + "\n".join(rows)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """``gaitcheck analyze VIDEO -o OUT_DIR``."""
+    from .api import analyze_video, write_outputs
+
+    cfg = config_from_args(args, **report_overrides(args))
+    analysis, series = analyze_video(args.video, cfg, args.out, progress=not args.quiet)
+    written = write_outputs(analysis, args.out, cfg, series=series, video_path=args.video,
+                            progress=not args.quiet)
+    print(metrics_table(analysis.data))
+    print(f"Wrote {', '.join(sorted(p.name for p in written.values()))} to {args.out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- demo
+def _add_demo(sub: Any) -> None:
+    p = sub.add_parser("demo", help="full report from a bundled pose series (no video needed)",
+                       description="Analyse the bundled landmarks of a real treadmill run "
+                       "(side view) and write the full report, without an overlay video.")
+    add_analysis_options(p)
+    p.add_argument("--config", metavar="FILE", help="TOML settings file")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``gaitcheck demo -o OUT_DIR``."""
+    from .analysis import analyze_pose
+    from .api import write_outputs
+    from .series import PoseSeries
+
+    cfg = load_config(args.config, report_overrides(args))
+    series = PoseSeries.load(DEMO_SERIES)
+    analysis = analyze_pose(series, cfg)
+    written = write_outputs(analysis, args.out, cfg)
+    print(metrics_table(analysis.data))
+    print(f"Wrote {', '.join(sorted(p.name for p in written.values()))} to {args.out}")
+    return 0
+
+
+DEMO_SERIES = Path(__file__).parent / "data" / "demo_side_treadmill.npz"
+
+
+# ---------------------------------------------------------------------------- compare
+def _add_compare(sub: Any) -> None:
+    p = sub.add_parser("compare", help="before/after table of two analyses",
+                       description="Compare two analysis.json files (earlier run first).")
+    p.add_argument("before", type=Path, help="analysis.json (or its folder) of the earlier run")
+    p.add_argument("after", type=Path, help="analysis.json (or its folder) of the later run")
+    p.add_argument("-o", "--out", type=Path, required=True, metavar="OUT_DIR")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``gaitcheck compare A/analysis.json B/analysis.json -o OUT_DIR``."""
+    from .compare import write_compare
+
+    written = write_compare(args.before, args.after, args.out)
+    md = written.get("markdown") or next((p for p in written.values()
+                                          if str(p).endswith(".md")), None)
+    if md is not None:
+        print(Path(md).read_text())
+    print(f"Wrote {', '.join(sorted(Path(p).name for p in written.values()))} to {args.out}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_pose]
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_pose, _add_analyze, _add_demo, _add_compare]
 
 
 def build_parser() -> argparse.ArgumentParser:

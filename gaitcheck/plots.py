@@ -266,7 +266,7 @@ def plot_left_right(
     n = max(len(keys), 1)
     cols = min(n, 4)
     rows = int(np.ceil(n / cols))
-    fig = _figure(2.3 * cols + 0.4, 2.5 * rows + 0.3)
+    fig = _figure(max(2.3 * cols + 0.4, 4.0), 2.5 * rows + 0.3)
     for i, key in enumerate(keys):
         m = metrics[key]
         ax = fig.add_subplot(rows, cols, i + 1)

@@ -91,8 +91,12 @@ class RunnerParams:
         Steps per minute (a stride is two steps), 120-240.
     duty_factor : float
         Stance share of a stride, 0.2-0.45 (contact time = duty_factor * stride time).
-    speed_mps : float
-        Running (belt) speed in m/s.
+    speed_mps : float or None
+        Running (belt) speed in m/s. None: the speed at which the stance knee flexes
+        ``knee_flexion_to_deg`` at toe off (so any landing geometry is reachable); the value
+        used is ``truth["speed_mps"]``.
+    knee_flexion_to_deg : float
+        Knee flexion at toe off when ``speed_mps`` is None.
     t0_s : float
         Time of the first frame.
     phase_offset : float
@@ -168,7 +172,8 @@ class RunnerParams:
     duration_s: float = 10.0
     cadence_spm: float = 170.0
     duty_factor: float = 0.35
-    speed_mps: float = 3.0
+    speed_mps: float | None = None
+    knee_flexion_to_deg: float = 20.0
     t0_s: float = 0.0
     phase_offset: float = 0.1
     vfr_jitter: float = 0.0
@@ -303,7 +308,7 @@ def _validate(p: RunnerParams) -> None:
            f"RunnerParams.near_leg must be None, 'left' or 'right', got {p.near_leg!r}.")
     for name, lo, hi in (
         ("fps", 30.0, 240.0), ("cadence_spm", 120.0, 240.0), ("duty_factor", 0.2, 0.45),
-        ("speed_mps", 1.0, 7.0), ("t0_s", -1e6, 1e6), ("phase_offset", 0.0, 1.0),
+        ("knee_flexion_to_deg", 5.0, 45.0), ("t0_s", -1e6, 1e6), ("phase_offset", 0.0, 1.0),
         ("vfr_jitter", 0.0, 0.45), ("height_m", 1.0, 2.3), ("body_height_px", 50.0, 1e5),
         ("thigh_ratio", 0.15, 0.35), ("shank_ratio", 0.15, 0.35), ("foot_ratio", 0.1, 0.2),
         ("trunk_ratio", 0.2, 0.4), ("hip_width_ratio", 0.05, 0.2),
@@ -329,6 +334,8 @@ def _validate(p: RunnerParams) -> None:
         _check(p.knee_flexion_ic_deg is None,
                "Set either overstride_pct_leg or knee_flexion_ic_deg, not both (one follows "
                "from the other at a given shank angle).")
+    if p.speed_mps is not None:
+        _check_range("speed_mps", p.speed_mps, 0.5, 10.0)
     _check(len(p.offset_px) == 2 and all(math.isfinite(v) for v in p.offset_px),
            "RunnerParams.offset_px must be two finite numbers.")
     for name in ("dropout_run_frames", "n_swaps", "swap_run_frames", "seed"):
@@ -456,7 +463,6 @@ class _Model:
         self.T = p.stride_s
         self.d = p.duty_factor
         self.tc = p.contact_time_s
-        self.v = p.speed_mps
         self.rot = math.radians(p.pelvic_rotation_deg)
         self.drop = [math.radians(v) for v in _sides(p.pelvic_drop_deg)]
         self.add = [math.radians(v) for v in _sides(p.hip_adduction_deg)]
@@ -464,7 +470,35 @@ class _Model:
         self.ic = [self._ic_pose(i) for i in range(2)]
         self._pelvis_levels()
         self.alpha_st = [self._stance_alpha(i) for i in range(2)]
+        self.v = self._solve_speed() if p.speed_mps is None else float(p.speed_mps)
         self.swing = [self._swing_spline(i) for i in range(2)]
+
+    def _knee_at_to(self, speed: float) -> float:
+        """Smaller knee flexion of both legs at toe off for a belt speed, degrees."""
+        self.v = speed
+        out = []
+        for i in range(2):
+            st = self.stance(i, np.array([self.tc]))
+            dist = float(np.hypot(*(st["ankle"][0] - st["hip"][0])))
+            b = self.b
+            cos_k = (b.thigh**2 + b.shank**2 - dist**2) / (2 * b.thigh * b.shank)
+            out.append(180.0 - math.degrees(math.acos(max(-1.0, min(1.0, cos_k)))))
+        return min(out)
+
+    def _solve_speed(self) -> float:
+        """Belt speed at which the knee flexion at toe off equals ``knee_flexion_to_deg``."""
+        target = self.p.knee_flexion_to_deg
+        lo, hi = 0.3, 12.0
+        _check(self._knee_at_to(lo) > target,
+               f"No running speed gives a knee flexion of {target} deg at toe off with these "
+               "landing angles; lower knee_flexion_to_deg.")
+        for _ in range(60):  # bisection on a monotonic function, 60 halvings of [lo, hi]
+            mid = 0.5 * (lo + hi)
+            if self._knee_at_to(mid) > target:
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
 
     # ---- pelvis and hips, as functions of the LEFT stride phase
     def hips(self, phase_l: FloatArray) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
@@ -568,18 +602,17 @@ class _Model:
         v_ic = heel_vel_ic - hip_vel_ic  # foot not rotating just before IC
         t_sw = T - tc
         s1, s2 = 0.45 * t_sw, 0.85 * t_sw
-        th_ic, kn_ic = math.degrees(ic.theta_t), math.degrees(ic.theta_t - ic.theta_s)
         k1 = self._key_ankle(i, (tc + s1) / T, 10.0, self.p.knee_flexion_swing_deg)
-        k2 = self._key_ankle(i, (tc + s2) / T, th_ic + 6.0, kn_ic + 25.0)
         hips = self.hip_of(i, np.array([(tc + s1) / T, (tc + s2) / T]))[:, :2]
-        pts = np.stack([rel[1], k1 - hips[0], k2 - hips[1], ic.ankle_rel_hip])
+        late = ic.ankle_rel_hip + self.b.k * np.array([0.03, 0.05])  # ahead of and above IC
+        pts = np.stack([rel[1], k1 - hips[0], late, ic.ankle_rel_hip])
         ankle_sp = CubicSpline([0.0, s1, s2, t_sw], pts, bc_type=((1, v_to), (1, v_ic)))
         a_to = float(st["alpha"][1])
         da_to = float((st["alpha"][1] - st["alpha"][0]) / h)
         sh1 = 10.0 - self.p.knee_flexion_swing_deg
         alpha_sp = CubicSpline(
             [0.0, s1, s2, t_sw],
-            [a_to, math.radians(sh1 - 10.0), ic.alpha, ic.alpha],
+            [a_to, math.radians(sh1 - 10.0), ic.alpha + math.radians(3.0), ic.alpha],
             bc_type=((1, da_to), (1, 0.0)),
         )
         return ankle_sp, alpha_sp
@@ -875,7 +908,7 @@ def generate(params: RunnerParams | None = None, **changes: Any) -> SyntheticRun
 
     pts = model.body_points(phase_l)  # (n, 33, 3) body frame, metres
     if not p.treadmill:
-        pts[..., 0] += p.speed_mps * (rel_t - 0.5 * (rel_t[0] + rel_t[-1]))[:, None]
+        pts[..., 0] += model.v * (rel_t - 0.5 * (rel_t[0] + rel_t[-1]))[:, None]
     cam = _project(pts, p.view)
     ppm = p.px_per_m
     xy = cam[..., :2] * ppm
@@ -911,7 +944,7 @@ def generate(params: RunnerParams | None = None, **changes: Any) -> SyntheticRun
     truth.update(swap_frames=swaps, dropout_frames=drops, low_visibility_frames=low)
 
     meta = {"synthetic": True, "view": p.view, "treadmill": p.treadmill,
-            "params": _jsonable(asdict(p))}
+            "params": _jsonable(asdict(p)), "speed_mps": model.v}
     series = PoseSeries(
         xy_px=xy, world_m=world, visibility=vis, presence=presence, time_s=time_s, fps=p.fps,
         frame_size=frame_size, source=f"synthetic runner ({p.view})", model="synthetic",
@@ -958,7 +991,7 @@ def _truth(p: RunnerParams, model: _Model, time_s: FloatArray, phase_l: FloatArr
     truth: dict[str, Any] = {
         "view": p.view, "treadmill": p.treadmill, "fps": p.fps, "n_frames": n,
         "near_leg": (p.near_leg or ("left" if facing < 0 else "right")) if p.facing else None,
-        "px_per_m": ppm, "speed_mps": p.speed_mps, "leg_length_px": leg_px,
+        "px_per_m": ppm, "speed_mps": model.v, "leg_length_px": leg_px,
         "hip_width_px": hip_w, "stride_s": T,
         "cadence_spm": p.cadence_spm, "contact_time_ms": 1000.0 * p.contact_time_s,
         "ic_times_s": ev["ic_t"], "toe_off_times_s": ev["to_t"],

@@ -104,7 +104,7 @@ def serve(tmp_path: Path) -> Iterator[str]:
 def _series(n: int, size: tuple[int, int], fps: float) -> PoseSeries:
     """A short leg drawn moving across the frame (hip above knee)."""
     w, h = size
-    arr = empty_arrays(n)
+    arr: dict[str, Any] = empty_arrays(n)
     x = np.linspace(0.2 * w, 0.8 * w, n)
     arr["xy_px"][:, LEFT_HIP] = np.column_stack([x, np.full(n, 0.55 * h)])
     arr["xy_px"][:, LEFT_KNEE] = np.column_stack([x, np.full(n, 0.75 * h)])

@@ -39,7 +39,7 @@ def make_marker_video(path: Path, n: int, size: tuple[int, int] = (W, H)) -> Pat
 
 def marker_series(n: int, size: tuple[int, int] = (W, H), first: int = 0) -> PoseSeries:
     """Left hip 40 px above the dot and left knee on it, for decode frames first..first+n-1."""
-    arr = empty_arrays(n)
+    arr: dict[str, Any] = empty_arrays(n)
     idx = np.arange(first, first + n)
     xs = np.array([marker_x(int(i)) for i in idx], dtype=float)
     arr["xy_px"][:, LEFT_KNEE] = np.column_stack([xs, np.full(n, DOT_Y)])
@@ -73,6 +73,7 @@ def stream_facts(path: Path) -> dict[str, Any]:
     """Codec facts and packet times of the first video stream (PyAV)."""
     with av.open(str(path)) as c:
         s = c.streams.video[0]
+        assert s.time_base is not None
         pts = sorted(p.pts for p in c.demux(s) if p.pts is not None)
         return {
             "codec": s.codec_context.name, "pix_fmt": s.codec_context.pix_fmt,
@@ -190,7 +191,7 @@ def test_failure_leaves_no_file(marker_clip: Path, tmp_path: Path,
 # ---------------------------------------------------------------------------- painter
 def skeleton_series(n: int = 40) -> PoseSeries:
     """Both hips and knees plus the left heel, fixed positions, on a 320x240 frame."""
-    arr = empty_arrays(n)
+    arr: dict[str, Any] = empty_arrays(n)
     arr["xy_px"][:, LEFT_HIP] = (150, 120)
     arr["xy_px"][:, RIGHT_HIP] = (170, 120)
     arr["xy_px"][:, LEFT_KNEE] = (130, 170)
@@ -252,3 +253,37 @@ def test_time_base_is_exact_for_ntsc_rates(tmp_path: Path) -> None:
     np.testing.assert_allclose(stream_facts(out)["times"], stream_facts(clip)["times"],
                                atol=1 / 90000)
     assert probe(out).nominal_fps == pytest.approx(float(Fraction(30000, 1001)), rel=1e-3)
+
+
+# ---------------------------------------------------------------------------- real analysis
+def test_overlay_of_a_real_analysis_of_the_synthetic_runner(tmp_path: Path) -> None:
+    from gaitcheck.analysis import analyze_pose
+    from gaitcheck.synthetic import generate
+
+    run = generate(fps=30.0, duration_s=4.0)
+    series = run.series
+    analysis = analyze_pose(series).to_dict()
+    w, h = series.frame_size  # 469 x 650: odd width, padded to even by the writer
+    clip = tmp_path / "runner.mp4"
+    with VideoWriter(clip, w, h, series.fps) as writer:
+        for _ in range(series.n_frames):
+            writer.write(np.full((h, w, 3), 90, np.uint8))
+    out = write_overlay(clip, series, analysis, tmp_path / "overlay.mp4", progress=False)
+    info = probe(out)
+    assert info.n_frames == series.n_frames
+    assert info.duration_s == pytest.approx(probe(clip).duration_s, abs=1e-3)
+    assert info.width_px % 2 == 0 and info.height_px % 2 == 0
+
+    painter = OverlayPainter(series, analysis, (info.width_px, info.height_px))
+    assert painter.cadence_at(series.n_frames - 1) == pytest.approx(
+        run.truth["cadence_spm"], rel=0.03)
+    # At every left contact the heel marker is drawn around the heel of that very frame.
+    frames = {f.index: f.rgb for f in iter_frames(out)}
+    left_ics = [e["frame"] for e in analysis["events"]
+                if e["foot"] == "left" and e["kind"] == "initial_contact"]
+    assert len(left_ics) >= 3
+    for f in left_ics:
+        x, y = (int(round(v)) for v in series.xy_px[f, LEFT_HEEL])
+        patch = frames[f][y - 14:y + 15, x - 14:x + 15].reshape(-1, 3).astype(int)
+        near_colour = np.abs(patch - np.array(LEFT_RGB)).max(axis=1) < 40
+        assert near_colour.sum() > 10, f"no heel marker at left contact frame {f}"

@@ -1,0 +1,218 @@
+"""Report: report.html carries every section with decodable images; report.md is short."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+from test_findings import build_analysis
+
+from gaitcheck.findings import RunnerContext, evaluate
+from gaitcheck.report import (
+    SECTION_IDS,
+    key_frame_steps,
+    make_key_frames,
+    render_html,
+    render_markdown,
+    write_report,
+)
+
+IMG_RE = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def _overstrider() -> dict[str, Any]:
+    return build_analysis(
+        "side-left",
+        {"overstride_pct_leg": 38.0, "cadence_spm": 152.0, "shank_angle_ic_deg": 13.0},
+    )
+
+
+def _images(html: str) -> list[np.ndarray]:
+    out = []
+    for b64 in IMG_RE.findall(html):
+        raw = base64.b64decode(b64, validate=True)
+        assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+        out.append(mpimg.imread(io.BytesIO(raw), format="png"))
+    return out
+
+
+def test_write_report_side_view(tmp_path: Path) -> None:
+    a = _overstrider()
+    ctx = RunnerContext(height_cm=180, pace="5:15/km", pain=("outer-hip",))
+    paths = write_report(a, tmp_path / "out", context=ctx)
+    html = paths["html"].read_text(encoding="utf-8")
+    assert paths["html"].name == "report.html" and paths["md"].name == "report.md"
+    for sid in SECTION_IDS:
+        assert f'id="{sid}"' in html, sid
+    assert 'id="relief"' in html  # pain was reported
+    assert 'id="red-flags"' not in html
+    # every plot is embedded and decodes to a sensible image
+    pngs = [p for k, p in paths.items() if k.startswith("plot_")]
+    assert len(pngs) == 3 + 6 + 1  # 3 cycle curves, 6 per-step metrics, left/right
+    images = _images(html)
+    assert len(images) == len(pngs)
+    for img in images:
+        assert img.shape[0] >= 150 and img.shape[1] >= 300 and img.shape[2] in (3, 4)
+    for p in pngs:
+        assert p.is_file() and p.parent.name == "plots"
+    assert not list((tmp_path / "out").rglob("*.part"))
+    # content
+    assert "Landing with the foot well ahead of the hips" in html
+    assert "Your step-rate guide" in html and "160-167 steps/min" in html
+    assert "Glute bridge" in html and "Progression" in html
+    assert "What a single phone video can and cannot tell" in html
+    assert "Bramah 2018" in html and "Dingenen 2018" in html
+    assert "10%" in html and "300-500 miles" in html
+    assert "The far leg is partly hidden" in html
+    assert "Not measured from this view" in html and "pelvic drop" in html
+    assert "outer hip" in html
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert 'name="viewport"' in html
+
+
+def test_report_for_rear_view(tmp_path: Path) -> None:
+    a = build_analysis("rear", {"pelvic_drop_deg": (4.0, 9.5)})
+    paths = write_report(a, tmp_path)
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "Pelvis dropping on the swing side" in html
+    assert "overstride" in html.lower()  # listed as not measured from this view
+    assert "plot_cycle_pelvic_obliquity_deg" in paths
+    assert "plot_key_frames" not in paths
+
+
+def test_red_flag_block_exactly_when_given(tmp_path: Path) -> None:
+    a = _overstrider()
+    plain = write_report(a, tmp_path / "a", plots=False)
+    assert 'id="red-flags"' not in plain["html"].read_text(encoding="utf-8")
+    assert "See a professional" not in plain["md"].read_text(encoding="utf-8")
+    ctx = RunnerContext(red_flags=("night-pain", "numbness"))
+    flagged = write_report(a, tmp_path / "b", context=ctx, plots=False)
+    html = flagged["html"].read_text(encoding="utf-8")
+    md = flagged["md"].read_text(encoding="utf-8")
+    assert html.count('id="red-flags"') == 1
+    assert html.index('id="red-flags"') < html.index('id="findings"')
+    assert "Pain at rest or at night" in html and "Numbness, tingling or weakness" in html
+    assert md.index("See a professional") < md.index("What to work on")
+    assert "Pain at rest or at night" in md
+    # the red-flag entry is not repeated as a numbered finding
+    assert "finding-see_a_professional" not in html
+
+
+def test_markdown_is_short_and_plain() -> None:
+    a = _overstrider()
+    findings = evaluate(a)
+    md = render_markdown(a, findings)
+    assert md.startswith("# Running gait check")
+    assert "1. **Landing with the foot well ahead of the hips" in md
+    assert "Try: Let the foot land closer under your hips." in md
+    assert "Glute bridge: 3 sets" in md
+    assert "**Step rate:** Aim for about 160-167 steps/min" in md
+    assert "## Habits" in md and "not a diagnosis" in md
+    assert "<" not in md and "base64" not in md
+    assert len(md.splitlines()) < 60
+
+
+def test_clean_run_says_nothing_stood_out(tmp_path: Path) -> None:
+    a = build_analysis("side-right")
+    paths = write_report(a, tmp_path, plots=False)
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "Nothing in this clip stood out" in html
+    assert "No plots were made" in html
+    assert "Nothing stood out" in paths["md"].read_text(encoding="utf-8")
+
+
+def test_low_confidence_note_in_report() -> None:
+    a = build_analysis("rear", {"pelvic_drop_deg": 12.0}, levels={"pelvic_drop_deg": "low"})
+    findings = evaluate(a)
+    html = render_html(a, findings)
+    assert "Could not judge pelvic drop reliably" in html
+    assert "could not be judged reliably" in html
+    md = render_markdown(a, findings)
+    assert "Could not judge reliably from this clip: pelvic drop" in md
+    assert "What to work on" not in md
+
+
+def test_text_is_escaped() -> None:
+    a = build_analysis("side-left", notes=["<script>alert(1)</script> & more"])
+    html = render_html(a, [])
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+
+
+def test_findings_passed_in_are_used(tmp_path: Path) -> None:
+    a = _overstrider()
+    findings = evaluate(a)[:1]
+    html = write_report(a, tmp_path, findings=findings, plots=False)["html"].read_text("utf-8")
+    assert html.count('class="card finding') == 1
+
+
+def test_key_frame_strip(tmp_path: Path) -> None:
+    a = _overstrider()
+    chosen = key_frame_steps(a, 3)
+    assert len(chosen) == 3
+    frames = {s["ic_frame"]: np.full((320, 240, 3), 120, np.uint8) for s in chosen}
+    xy = {}
+    for s in chosen:
+        lm = np.full((33, 2), 120.0)
+        lm[23], lm[24] = (120, 150), (124, 150)
+        lm[25], lm[26] = (100, 220), (104, 220)
+        lm[27], lm[28] = (80, 290), (84, 290)
+        lm[29], lm[30] = (70, 300), (74, 300)
+        xy[s["ic_frame"]] = lm
+    kfs = make_key_frames(a, frames, xy)
+    assert len(kfs) == 3 and kfs[0].facing == -1
+    assert kfs[0].leg_length_px is not None
+    paths = write_report(a, tmp_path, key_frames=kfs)
+    assert "plot_key_frames" in paths
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "Landing frames" in html
+    assert key_frame_steps(build_analysis("rear")) == []
+    assert make_key_frames(a, {}, {}) == []
+
+
+@pytest.mark.parametrize("view", ["side-left", "rear"])
+def test_report_without_optional_sections(tmp_path: Path, view: str) -> None:
+    a = build_analysis(view)
+    for key in ("cycle_curves", "steps", "events"):
+        a.pop(key)
+    a["quality"] = {}
+    paths = write_report(a, tmp_path)
+    html = paths["html"].read_text(encoding="utf-8")
+    for sid in SECTION_IDS:
+        assert f'id="{sid}"' in html
+    assert "No capture-quality remarks" in html
+
+
+def test_end_to_end_synthetic_runner(tmp_path: Path) -> None:
+    """synthetic series -> analyze_pose -> evaluate -> write_report (and the schema holds)."""
+    synthetic = pytest.importorskip("gaitcheck.synthetic")
+    analysis_mod = pytest.importorskip("gaitcheck.analysis")
+    import json
+
+    run = synthetic.generate(duration_s=6.0, cadence_spm=150, overstride_pct_leg=40.0)
+    a = analysis_mod.analyze_pose(run.series).to_dict()
+    findings = evaluate(a, RunnerContext(pain=("outer-hip",)))
+    ids = [f["id"] for f in findings]
+    assert "overstride" in ids and "cadence_low" in ids
+    a["findings"] = findings
+    schema_path = Path(analysis_mod.__file__).parent / "schema" / "analysis.schema.json"
+    if schema_path.is_file():
+        import jsonschema
+
+        jsonschema.validate(json.loads(json.dumps(a)), json.loads(schema_path.read_text()))
+    paths = write_report(a, tmp_path, findings=findings)
+    html = paths["html"].read_text(encoding="utf-8")
+    for sid in SECTION_IDS:
+        assert f'id="{sid}"' in html
+    assert len(_images(html)) >= 4
+    assert "overstriding" in paths["md"].read_text(encoding="utf-8")
+
+    rear = synthetic.generate(duration_s=6.0, view="rear")
+    b = analysis_mod.analyze_pose(rear.series).to_dict()
+    assert [f for f in evaluate(b) if f["kind"] != "unreliable"] == []
