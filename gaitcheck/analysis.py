@@ -110,7 +110,8 @@ class Analysis:
         for name, block in self.data["cycle_curves"].items():
             for side in SIDES:
                 b = block.get(side, {})
-                for pct, m, s in zip(block["percent"], b.get("mean", []), b.get("sd", [])):
+                columns = (block["percent"], b.get("mean", []), b.get("sd", []))
+                for pct, m, s in zip(*columns, strict=False):
                     w.writerow([name, side, pct, m, s, b.get("n_cycles", 0)])
         return buf.getvalue()
 
@@ -190,6 +191,7 @@ def analyze_pose(
     quality, reasons, near = _quality(series, cleaned.visibility, xy, cleaned, vres, steps)
     leg_px = leg_length_px(xy, near or "left")
     per_step: dict[str, Array]
+    keys: tuple[str, ...]
     if side_view:
         per_step = side_step_metrics(xy, time_s, steps, vres.facing, leg_px)
         far = "right" if near == "left" else "left"
@@ -338,7 +340,7 @@ def _side_roll_deg(
     b = steps.to_time_s[m]
     # The middle half of each stance: the toe is flat on the ground there.
     inside = np.zeros(time_s.shape, dtype=bool)
-    for lo, hi in zip(a + 0.25 * (b - a), b - 0.25 * (b - a)):
+    for lo, hi in zip(a + 0.25 * (b - a), b - 0.25 * (b - a), strict=True):
         inside |= (time_s >= lo) & (time_s <= hi)
     pts = xy[inside, toe]
     pts = pts[np.isfinite(pts).all(axis=1)]
@@ -376,12 +378,12 @@ def _frame_of(series: PoseSeries, t: Array) -> NDArray[np.int64]:
 
 
 def _events_block(events: Events, series: PoseSeries) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for side in SIDES:
         for kind, times in (("initial_contact", events.ic_time_s[side]),
                             ("toe_off", events.to_time_s[side])):
             t = times[np.isfinite(times)]
-            for f, tt in zip(_frame_of(series, t).tolist(), t.tolist()):
+            for f, tt in zip(_frame_of(series, t).tolist(), t.tolist(), strict=True):
                 rows.append({"foot": side, "kind": kind, "frame": int(f),
                              "time_s": round(float(tt), 4)})
     rows.sort(key=lambda r: (r["time_s"], r["kind"]))
@@ -395,7 +397,7 @@ def _steps_block(
     to_ok = np.isfinite(steps.to_time_s)
     to_f = np.where(to_ok, _frame_of(series, np.nan_to_num(steps.to_time_s)), -1)
     strike = strike_class(per_step.get("foot_angle_ic_deg", np.full(steps.n, np.nan)))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in np.flatnonzero(steps.valid):
         row: dict[str, Any] = {
             "index": len(rows), "foot": str(steps.foot[i]),

@@ -150,7 +150,9 @@ def _travel_direction(xy: Array, time_s: Array, facing: int) -> Array:
     v = uniform_filter1d(_gradient(hip_x, time_s), size=max(1, int(round(1.0 / dt))),
                          mode="nearest")
     # Half a leg length per second is far above treadmill drift and far below running speed.
-    moving = np.isfinite(v) & (np.abs(v) > 0.5 * leg) if np.isfinite(leg) else np.zeros_like(v, bool)
+    if not np.isfinite(leg):
+        return np.full(hip_x.shape, float(facing))
+    moving = np.isfinite(v) & (np.abs(v) > 0.5 * leg)
     return np.where(moving, np.sign(v), float(facing))
 
 
@@ -231,7 +233,7 @@ def _knee_extension_peaks(flex: Array, ic_i: Array) -> Array:
     strides = np.diff(ic_i)
     stride = np.append(strides, np.median(strides))
     n = flex.size
-    for k, (a, st) in enumerate(zip(ic_i, stride)):
+    for k, (a, st) in enumerate(zip(ic_i, stride, strict=True)):
         a0 = int(np.ceil(a))
         mid_hi = min(n, int(a + 0.35 * st) + 1)
         hi = min(n - 1, int(a + 0.6 * st) + 1)

@@ -46,6 +46,7 @@ __all__ = [
     "LEFT_RGB",
     "MAX_WIDTH_PX",
     "RIGHT_RGB",
+    "TEXT_RGB",
     "OverlayPainter",
     "write_overlay",
 ]

@@ -60,8 +60,8 @@ def test_side_clip_contacts_match_hand_marks(
     assert len(ics) <= len(marked)
     # Feet are labelled right: each matched detection carries the marked side.
     ic_side = {e["frame"]: e["foot"] for e in d["events"] if e["kind"] == "initial_contact"}
-    sides_ok = [ic_side[int(n)] == s["side"] for n, s, e in zip(nearest, strikes["strikes"],
-                                                                  err_ms) if abs(e) <= 35]
+    pairs = zip(nearest, strikes["strikes"], err_ms, strict=True)
+    sides_ok = [ic_side[int(n)] == s["side"] for n, s, e in pairs if abs(e) <= 35]
     assert np.mean(sides_ok) >= 0.9
 
 

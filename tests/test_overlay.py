@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gaitcheck.landmarks import LEFT_HEEL, LEFT_HIP, LEFT_KNEE, RIGHT_HIP, RIGHT_KNEE
-from gaitcheck.overlay import LEFT_RGB, RIGHT_RGB, OverlayPainter, write_overlay
+from gaitcheck.overlay import LEFT_RGB, RIGHT_RGB, TEXT_RGB, OverlayPainter, write_overlay
 from gaitcheck.series import PoseSeries, empty_arrays
 from gaitcheck.video import VideoWriter, iter_frames, probe
 
@@ -219,14 +219,15 @@ def test_strike_label_flashes_and_heel_marker_persists() -> None:
     painter = OverlayPainter(skeleton_series(), analysis, (W, H))
     black = np.zeros((H, W, 3), np.uint8)
 
-    def left_pixels(img: np.ndarray, y0: int, y1: int) -> int:
+    def left_pixels(img: np.ndarray, y0: int, y1: int, rgb: tuple[int, ...] = LEFT_RGB) -> int:
         region = img[y0:y1, 60:140].astype(int)
-        return int((np.abs(region - np.array(LEFT_RGB)).max(axis=2) < 30).sum())
+        return int((np.abs(region - np.array(rgb)).max(axis=2) < 30).sum())
 
     before, at, later = (painter.paint(black, f) for f in (4, 5, 5 + painter.flash_frames + 2))
     label = (180, 206)  # rows above the heel (100, 225) where "L strike" is written
-    assert left_pixels(before, *label) == 0
-    assert left_pixels(at, *label) > left_pixels(later, *label) + 20
+    text = TEXT_RGB["left"]  # labels use a lighter tint of the side colour
+    assert left_pixels(before, *label, rgb=text) == 0
+    assert left_pixels(at, *label, rgb=text) > left_pixels(later, *label, rgb=text) + 20
     ring = (218, 233)  # the heel marker at (100, 225)
     assert left_pixels(later, *ring) > 10 and left_pixels(before, *ring) == 0
 

@@ -76,17 +76,22 @@ def cycle_curves(
             ok = (end - start) <= 2 * cfg.max_step_s
             start, end, to_k = start[ok], end[ok], to[:-1][ok]
             tt = start[:, None] + (end - start)[:, None] * PERCENT[None, :] / 100.0
-            curves = interp_at(tt.ravel(), time_s, values).reshape(tt.shape)
+            curves: Array = interp_at(tt.ravel(), time_s, values).reshape(tt.shape)
             full = np.isfinite(curves).all(axis=1)
             curves = curves[full]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 to_pct = 100 * (to_k[full] - start[full]) / (end[full] - start[full])
+                n_cyc = int(curves.shape[0])
+                sd: list[float] = []
+                if n_cyc > 1:
+                    sd = _round(np.std(curves, axis=0, ddof=1))
+                elif n_cyc == 1:
+                    sd = [0.0] * PERCENT.size
                 block[side] = {
-                    "mean": _round(np.mean(curves, axis=0)) if curves.size else [],
-                    "sd": _round(np.std(curves, axis=0, ddof=1)) if curves.shape[0] > 1
-                    else [0.0] * 101 if curves.size else [],
-                    "n_cycles": int(curves.shape[0]),
+                    "mean": _round(np.mean(curves, axis=0)) if n_cyc else [],
+                    "sd": sd,
+                    "n_cycles": n_cyc,
                     "toe_off_pct": float(round(np.nanmedian(to_pct), 1))
                     if np.isfinite(to_pct).any() else None,
                 }

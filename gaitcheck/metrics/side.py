@@ -101,6 +101,7 @@ def side_step_metrics(
     yy = interp_at(tt.ravel(), time_s, hip_y).reshape(tt.shape)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        out["vertical_oscillation_pct_leg"] = (np.max(yy, axis=1) - np.min(yy, axis=1)) / leg_px * 100
+        bob_px = np.max(yy, axis=1) - np.min(yy, axis=1)
+        out["vertical_oscillation_pct_leg"] = bob_px / leg_px * 100
     out["contact_time_ms"] = (steps.to_time_s - steps.ic_time_s) * 1000.0
     return out
