@@ -23,7 +23,7 @@ from . import __version__
 from .clean import clean_series
 from .config import Config
 from .errors import AnalysisError
-from .events import Events, detect_frontal_events, detect_side_events
+from .events import Events, detect_frontal_events, detect_pelvis_events, detect_side_events
 from .landmarks import LEG, SIDES
 from .metrics.cycles import cycle_curves
 from .metrics.frontal import frontal_step_metrics
@@ -178,9 +178,16 @@ def analyze_pose(
 
     if side_view:
         events = detect_side_events(xy, time_s, vres.facing, cfg.events)
+        steps = build_steps(events, cfg.events)
     else:
         events = detect_frontal_events(xy, time_s, cfg.events)
-    steps = build_steps(events, cfg.events)
+        steps = build_steps(events, cfg.events)
+        # Feet too small or hidden to see them touch down: fall back on the pelvis rhythm.
+        if steps.valid.sum() < cfg.events.min_steps:
+            alt = detect_pelvis_events(xy, time_s, cfg.events)
+            alt_steps = build_steps(alt, cfg.events)
+            if alt_steps.valid.sum() > steps.valid.sum():
+                events, steps = alt, alt_steps
     n_valid = int(steps.valid.sum())
     if n_valid < cfg.events.min_steps:
         raise AnalysisError(
@@ -189,6 +196,14 @@ def analyze_pose(
         )
 
     quality, reasons, near = _quality(series, cleaned.visibility, xy, cleaned, vres, steps)
+    quality["event_method"] = events.method
+    if events.method == "frontal-pelvis":
+        reasons.append("contacts estimated from the pelvis rhythm (feet too small or hidden)")
+        quality["notes"].append(
+            "The feet were too small or hidden to see them land, so contacts were estimated from "
+            "the up-and-down rhythm of the pelvis; stance windows are approximate. Film closer, "
+            "with both feet clearly visible."
+        )
     leg_px = leg_length_px(xy, near or "left")
     per_step: dict[str, Array]
     keys: tuple[str, ...]

@@ -277,14 +277,16 @@ def detect_frontal_events(
         warnings.simplefilter("ignore", RuntimeWarning)
         feet_y = xy[:, [29, 30, 31, 32], 1]
         lowest = np.nanmax(feet_y, axis=1)
-        win = max(3, int(round(2 * cfg.max_step_s / dt)) | 1)
+        # About one stride: long enough to always hold a stance, short enough to follow the
+        # ground line when the runner moves toward or away from the camera.
+        win = max(3, int(round(0.8 / dt)) | 1)
         ground = maximum_filter1d(np.nan_to_num(lowest, nan=-1e9), size=win, mode="nearest")
         ground[ground < -1e8] = np.nan
-        leg = np.nanmedian(
-            np.linalg.norm(xy[:, 23] - xy[:, 25], axis=-1)
-            + np.linalg.norm(xy[:, 25] - xy[:, 27], axis=-1)
-        )
-    tol = 0.04 * leg
+        leg = np.linalg.norm(xy[:, 23] - xy[:, 25], axis=-1) + np.linalg.norm(
+            xy[:, 25] - xy[:, 27], axis=-1)
+        leg_t = _smooth_nan(leg, max(1, int(round(1.0 / dt))))
+    # 2.5 % of the (apparent) leg length, never below 2 px of pose jitter.
+    tol = np.maximum(0.025 * leg_t, 2.0)
     ic: dict[str, Array] = {}
     to: dict[str, Array] = {}
     min_stance = max(1, int(round(0.5 * cfg.min_step_s / dt)))
@@ -292,9 +294,9 @@ def detect_frontal_events(
         _, _, _, heel, toe = LEG[side]
         height_heel = ground - xy[:, heel, 1]
         height_toe = ground - xy[:, toe, 1]
-        on = np.nan_to_num(height_heel, nan=np.inf) < tol
-        starts = _crossings_down(np.nan_to_num(height_heel, nan=1e9), tol)
-        ends = _crossings_up(np.nan_to_num(height_toe, nan=1e9), tol)
+        on = np.nan_to_num(height_heel - tol, nan=np.inf) < 0
+        starts = _crossings_down(np.nan_to_num(height_heel - tol, nan=1e9), 0.0)
+        ends = _crossings_up(np.nan_to_num(height_toe - tol, nan=1e9), 0.0)
         keep = []
         for s in starts:
             i = int(np.ceil(s))
@@ -311,6 +313,96 @@ def detect_frontal_events(
         ic[side] = _index_to_time(ic_i, time_s) if ic_i.size else ic_i
         to[side] = np.where(np.isfinite(to_i), _index_to_time(np.nan_to_num(to_i), time_s), np.nan)
     return _finish(ic, to, time_s, 0.0, "frontal-vertical")
+
+
+def detect_pelvis_events(
+    xy: Array, time_s: Array, config: EventConfig | None = None
+) -> Events:
+    """Approximate contacts for a frontal view from the pelvis alone.
+
+    A fallback for clips where the feet are too small or too occluded to see them leave the
+    ground. The pelvis is lowest once per step, at midstance, and shifts sideways over the
+    stance foot. Steps are the pelvis's low points; their sides alternate, in the phase that
+    best agrees with the sideways shift. IC and TO are placed at typical running shares of the
+    step around midstance (stance ~75 % of a step at recreational speeds), so timings are
+    approximate and the caller must say so.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, 33, 2)
+    time_s : ndarray, shape (n_frames,)
+    config : EventConfig, optional
+
+    Returns
+    -------
+    Events
+    """
+    cfg = config or EventConfig()
+    dt = float(np.median(np.diff(time_s)))
+    mid = 0.5 * (xy[:, 23] + xy[:, 24])
+    across = xy[:, 23, 0] - xy[:, 24, 0]  # left hip minus right hip, image x
+    empty = {s: np.array([]) for s in SIDES}
+    period_s = _dominant_period_s(mid[:, 1], dt, cfg)
+    if not np.isfinite(period_s):
+        return _finish(empty, dict(empty), time_s, 0.0, "frontal-pelvis")
+    # A moving average over exactly one step removes the bounce and keeps the drift (the
+    # runner approaching or leaving the camera), so the remainder is the bounce alone.
+    trend = max(3, int(round(period_s / dt)))
+    y = mid[:, 1] - _smooth_nan(mid[:, 1], trend)
+    x = mid[:, 0] - _smooth_nan(mid[:, 0], 2 * trend)
+    ok = np.isfinite(y)
+    if ok.sum() < 10:
+        return _finish(empty, dict(empty), time_s, 0.0, "frontal-pelvis")
+    filled = np.where(ok, y, np.nanmin(y))
+    lows, _ = find_peaks(filled, distance=max(1, int(round(0.7 * period_s / dt))))
+    lows = lows[ok[lows]]
+    if lows.size < 2:
+        return _finish(empty, dict(empty), time_s, 0.0, "frontal-pelvis")
+    # Sideways shift toward the left hip marks left stance, whatever the view's handedness.
+    toward_left = np.sign(x[lows] * across[lows])
+    phase = np.arange(lows.size) % 2
+    agree_even_left = np.nansum(np.where(phase == 0, toward_left, -toward_left))
+    side_is_left = (phase == 0) if agree_even_left >= 0 else (phase == 1)
+    mid_t = time_s[lows]
+    step = np.gradient(mid_t) if mid_t.size > 1 else np.array([cfg.max_step_s])
+    ic_t = mid_t - 0.375 * step
+    to_t = mid_t + 0.375 * step
+    ic = {"left": ic_t[side_is_left], "right": ic_t[~side_is_left]}
+    to = {"left": to_t[side_is_left], "right": to_t[~side_is_left]}
+    for side in SIDES:
+        keep = ic[side] >= time_s[0]
+        ic[side], to[side] = ic[side][keep], to[side][keep]
+    return _finish(ic, to, time_s, 0.0, "frontal-pelvis")
+
+
+def _dominant_period_s(signal: Array, dt: float, cfg: EventConfig) -> float:
+    """Period (s) of the strongest rhythm of ``signal`` within the plausible step times.
+
+    Uses the spectrum of the frame-to-frame change (which removes slow drift), NaN gaps bridged.
+    """
+    ok = np.isfinite(signal)
+    if ok.sum() < 16:
+        return float("nan")
+    idx = np.flatnonzero(ok)
+    seg = np.interp(np.arange(idx[0], idx[-1] + 1), idx, signal[ok])
+    d = np.diff(seg)
+    d = d - d.mean()
+    n_fft = max(1024, int(2 ** np.ceil(np.log2(d.size * 8))))
+    power = np.abs(np.fft.rfft(d * np.hanning(d.size), n_fft)) ** 2
+    freq_hz = np.fft.rfftfreq(n_fft, dt)
+    band = (freq_hz >= 1.0 / cfg.max_step_s) & (freq_hz <= 1.0 / cfg.min_step_s)
+    if not band.any() or power[band].max() <= 0:
+        return float("nan")
+    return float(1.0 / freq_hz[band][np.argmax(power[band])])
+
+
+def _smooth_nan(values: Array, size: int) -> Array:
+    """Moving average over ``size`` frames that bridges NaN gaps; shape (n_frames,)."""
+    ok = np.isfinite(values)
+    if not ok.any():
+        return np.full(values.shape, np.nan)
+    filled = np.interp(np.arange(values.size), np.flatnonzero(ok), values[ok])
+    return np.asarray(uniform_filter1d(filled, size=size, mode="nearest"))
 
 
 def _finish(

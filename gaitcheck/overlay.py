@@ -414,6 +414,9 @@ def write_overlay(
     series : PoseSeries
         Landmarks per decode frame; the overlay covers decode frames ``series.frame_index[0]``
         to ``series.frame_index[-1]`` (the whole clip, or the trimmed range the series covers).
+        Pass the left/right-repaired landmarks the analysis used, e.g.
+        ``series.with_arrays(xy_px=c.raw_xy_px, visibility=c.visibility)`` with
+        ``c = clean_series(series, config.clean)``, so the colours match the events.
     analysis : mapping
         The analysis dict (``Analysis.to_dict()``, ``docs/analysis-format.md``).
     out_path : str or Path

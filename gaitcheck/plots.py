@@ -99,7 +99,7 @@ def plot_cycle_curve(
     ax = fig.add_subplot()
     pct = np.asarray(curve.get("percent", np.arange(101)), dtype=float)
     drawn = False
-    for side in ("left", "right"):
+    for k, side in enumerate(("left", "right")):
         data = curve.get(side)
         if not data or data.get("mean") is None:
             continue
@@ -114,10 +114,10 @@ def plot_cycle_curve(
         if to is not None and np.isfinite(to):
             ax.axvline(float(to), color=color, ls="--", lw=1)
             ax.annotate(
-                "toe-off",
+                f"toe-off {side[0].upper()}",
                 (float(to), 1.0),
                 xycoords=("data", "axes fraction"),
-                xytext=(3, -12),
+                xytext=(3, -12 - 12 * k),
                 textcoords="offset points",
                 color=color,
                 fontsize=8,
@@ -126,9 +126,9 @@ def plot_cycle_curve(
     ax.axvline(0.0, color="0.3", lw=1)
     ax.annotate(
         "contact",
-        (0.0, 1.0),
+        (0.0, 0.0),
         xycoords=("data", "axes fraction"),
-        xytext=(3, -24),
+        xytext=(3, 4),
         textcoords="offset points",
         color="0.3",
         fontsize=8,

@@ -92,11 +92,12 @@ class RunnerParams:
     duty_factor : float
         Stance share of a stride, 0.2-0.45 (contact time = duty_factor * stride time).
     speed_mps : float or None
-        Running (belt) speed in m/s. None: the speed at which the stance knee flexes
-        ``knee_flexion_to_deg`` at toe off (so any landing geometry is reachable); the value
-        used is ``truth["speed_mps"]``.
+        Running (belt) speed in m/s. None: the speed at which the stance knee extends to
+        ``knee_flexion_to_deg`` (its smallest flexion in the second half of stance, usually at toe
+        off), so that most landing geometries are reachable; the value used is
+        ``truth["speed_mps"]``.
     knee_flexion_to_deg : float
-        Knee flexion at toe off when ``speed_mps`` is None.
+        Smallest late-stance knee flexion when ``speed_mps`` is None.
     t0_s : float
         Time of the first frame.
     phase_offset : float
@@ -474,19 +475,20 @@ class _Model:
         self.swing = [self._swing_spline(i) for i in range(2)]
 
     def _knee_at_to(self, speed: float) -> float:
-        """Smaller knee flexion of both legs at toe off for a belt speed, degrees."""
+        """Smallest knee flexion of both legs in the second half of stance, degrees."""
         self.v = speed
+        tau = np.linspace(0.5, 1.0, 26) * self.tc
+        b = self.b
         out = []
         for i in range(2):
-            st = self.stance(i, np.array([self.tc]))
-            dist = float(np.hypot(*(st["ankle"][0] - st["hip"][0])))
-            b = self.b
+            st = self.stance(i, tau)
+            dist = np.hypot(*(st["ankle"] - st["hip"]).T)
             cos_k = (b.thigh**2 + b.shank**2 - dist**2) / (2 * b.thigh * b.shank)
-            out.append(180.0 - math.degrees(math.acos(max(-1.0, min(1.0, cos_k)))))
+            out.append(180.0 - float(np.degrees(np.arccos(np.clip(cos_k, -1.0, 1.0))).max()))
         return min(out)
 
     def _solve_speed(self) -> float:
-        """Belt speed at which the knee flexion at toe off equals ``knee_flexion_to_deg``."""
+        """Belt speed at which the late-stance knee extends to ``knee_flexion_to_deg``."""
         target = self.p.knee_flexion_to_deg
         lo, hi = 0.3, 12.0
         _check(self._knee_at_to(lo) > target,

@@ -167,6 +167,8 @@ def build() -> nbformat.NotebookNode:
     """The walkthrough notebook (no outputs)."""
     cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src)
              for kind, src in CELLS]
+    for i, cell in enumerate(cells):
+        cell.id = f"cell-{i:02d}"  # stable ids: regenerating gives no diff noise
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}

@@ -2,7 +2,8 @@
 
 Needs ``/usr/bin/chromium`` (``apt-get install -y chromium``; another binary can be named in
 ``GAITCHECK_CHROMIUM``) and the ``playwright`` Python package (never ``playwright install``:
-the system Chromium is used). Skips cleanly when either is missing.
+the system Chromium is used). Skips cleanly when either is missing, unless
+``GAITCHECK_REQUIRE_BROWSER=1`` is set (CI), which turns the skip into a failure.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pytest
@@ -60,19 +61,26 @@ PLAY_JS = """async () => {
 }"""
 
 
+def _missing(reason: str) -> NoReturn:
+    if os.environ.get("GAITCHECK_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}, and GAITCHECK_REQUIRE_BROWSER=1 is set")
+    pytest.skip(reason)
+
+
 def _chromium() -> str:
     exe = os.environ.get("GAITCHECK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(exe).is_file():
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+        _missing("Chromium is not installed (apt-get install -y chromium)")
     return exe
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     exe = _chromium()
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
-    )
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _missing("playwright is not installed (pip install playwright)")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         try:

@@ -261,7 +261,7 @@ def test_overlay_of_a_real_analysis_of_the_synthetic_runner(tmp_path: Path) -> N
     from gaitcheck.analysis import analyze_pose
     from gaitcheck.synthetic import generate
 
-    run = generate(fps=30.0, duration_s=4.0)
+    run = generate(fps=30.0, duration_s=3.0)
     series = run.series
     analysis = analyze_pose(series).to_dict()
     w, h = series.frame_size  # 469 x 650: odd width, padded to even by the writer

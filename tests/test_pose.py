@@ -159,6 +159,8 @@ def test_cache_hit_does_not_run_model(side_short: Path, tmp_path: Path,
         return real(*args)
 
     monkeypatch.setattr(pose, "create_landmarker", counting)
+    # A cache of its own: other tests may already have cached this clip with these settings.
+    monkeypatch.setenv("GAITCHECK_CACHE_DIR", str(tmp_path / "cache"))
     cfg = Config(pose=PoseConfig(end_s=0.3))
     first = pose.load_or_extract(side_short, cfg, tmp_path / "out", progress=False)
     assert len(calls) == 1 and (tmp_path / "out" / "pose.npz").is_file()
