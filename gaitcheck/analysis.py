@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,9 +61,12 @@ class Analysis:
     ----------
     data : dict
         The JSON-serialisable analysis (see ``docs/analysis-format.md``).
+    cleaned_xy_px : ndarray, shape (n_frames, 33, 2), optional
+        The cleaned landmarks the metrics were measured on (for drawing; not serialised).
     """
 
     data: dict[str, Any]
+    cleaned_xy_px: Array | None = field(default=None, repr=False, compare=False)
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -274,7 +277,7 @@ def analyze_pose(
         "metrics": metrics,
         "cycle_curves": cycle_curves(xy, time_s, events, vres.label, vres.facing, cfg.events),
     }
-    return Analysis(_clean_json(data))
+    return Analysis(_clean_json(data), cleaned_xy_px=xy)
 
 
 def _name(series: PoseSeries) -> str:

@@ -81,9 +81,12 @@ def write_outputs(
     out = Path(out_dir)
     context = RunnerContext.from_config(cfg.report)
     findings = evaluate(analysis.data, context, cfg.report.rules)
-    full = Analysis({**analysis.data, "findings": findings})
+    full = Analysis({**analysis.data, "findings": findings}, analysis.cleaned_xy_px)
     written = dict(full.write(out))
 
+    if series is not None and analysis.cleaned_xy_px is not None:
+        # Draw what was measured: swap-repaired, filtered landmarks.
+        series = series.with_arrays(xy_px=analysis.cleaned_xy_px)
     key_frames = None
     if video_path is not None and series is not None and cfg.report.plots:
         key_frames = _key_frames(full.data, series, video_path, make_key_frames)

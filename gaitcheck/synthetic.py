@@ -341,7 +341,7 @@ def _validate(p: RunnerParams) -> None:
            "RunnerParams.offset_px must be two finite numbers.")
     for name in ("dropout_run_frames", "n_swaps", "swap_run_frames", "seed"):
         v = getattr(p, name)
-        _check(isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 0,
+        _check(bool(isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 0),
                f"RunnerParams.{name} must be a non-negative integer, got {v!r}.")
     _check(p.dropout_run_frames >= 1 and p.swap_run_frames >= 1,
            "Run lengths of dropouts and swaps must be at least one frame.")
@@ -646,14 +646,14 @@ class _Model:
 
     def check_feasible(self) -> None:
         """Raise ValueError when the legs cannot follow the requested motion."""
-        grid = (np.arange(2000) + 0.5) / 2000.0
+        grid = (np.arange(2000, dtype=np.float64) + 0.5) / 2000.0
         for i, side in enumerate(SIDES):
             leg = self.leg(i, grid)
             _check(float(leg["excess"].max()) < 1e-9,
                    f"The {side} leg cannot stay on the ground through stance (too fast for the "
                    "leg length, contact time and vertical oscillation); lower speed_mps or "
                    "duty_factor, or raise vertical_oscillation_pct_leg.")
-            swing = ~leg["stance"]
+            swing = np.logical_not(leg["stance"])
             low = np.minimum(leg["heel"][swing, 1], leg["toe"][swing, 1])
             _check(float(low.min()) > -1e-3 * self.b.k,
                    f"The {side} foot goes below the ground in swing; change the key angles.")
@@ -723,9 +723,9 @@ class _Model:
             6: (0.07, 0.035, -0.047), 7: (0.0, 0.02, 0.075), 8: (0.0, 0.02, -0.075),
             9: (0.085, -0.045, 0.025), 10: (0.085, -0.045, -0.025),
         }
-        idx = np.array(list(face))
+        face_ids = np.array(list(face))
         offs = np.array(list(face.values())) * b.k
-        out[:, idx] = head[:, None, :] + offs[None, :, :]
+        out[:, face_ids] = head[:, None, :] + offs[None, :, :]
         return out
 
 
@@ -903,10 +903,10 @@ def generate(params: RunnerParams | None = None, **changes: Any) -> SyntheticRun
     rng = np.random.default_rng(p.seed)
     n = int(round(p.duration_s * p.fps))
     frame_s = 1.0 / p.fps
-    jitter = rng.uniform(-p.vfr_jitter, p.vfr_jitter, size=n) * frame_s if p.vfr_jitter else 0.0
-    time_s = p.t0_s + np.arange(n) * frame_s + jitter
-    rel_t = time_s - p.t0_s
-    phase_l = rel_t / model.T + p.phase_offset
+    jitter = rng.uniform(-p.vfr_jitter, p.vfr_jitter, size=n) * frame_s
+    time_s: FloatArray = np.asarray(p.t0_s + np.arange(n) * frame_s + jitter, dtype=np.float64)
+    rel_t: FloatArray = time_s - p.t0_s
+    phase_l: FloatArray = rel_t / model.T + p.phase_offset
 
     pts = model.body_points(phase_l)  # (n, 33, 3) body frame, metres
     if not p.treadmill:
