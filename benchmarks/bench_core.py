@@ -42,12 +42,12 @@ def time_core() -> tuple[float, int, float]:
 
 def pose_fps(video: Path, n_frames: int = 90) -> float:
     """MediaPipe inference frames per second on real decoded frames (model only)."""
+    import mediapipe as mp
+
     from gaitcheck.config import PoseConfig
     from gaitcheck.models import resolve_model
     from gaitcheck.pose import create_landmarker, quiet_native_stderr
     from gaitcheck.video import iter_frames
-
-    import mediapipe as mp
 
     frames = [f.rgb for _, f in zip(range(n_frames), iter_frames(video), strict=False)]
     model = resolve_model("full", download=False)

@@ -22,34 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .metrics.summary import FRONTAL_METRICS, METRICS, SIDE_METRICS
 
 SEVERITIES: tuple[str, ...] = ("info", "mild", "moderate", "marked")
 """Severity levels, least to most severe."""
 
 SEVERITY_RANK: dict[str, int] = {name: i for i, name in enumerate(SEVERITIES)}
 
-KNOWN_METRICS: tuple[str, ...] = (
-    "cadence_spm",
-    "overstride_pct_leg",
-    "shank_angle_ic_deg",
-    "knee_flexion_ic_deg",
-    "foot_strike",
-    "trunk_lean_deg",
-    "vertical_oscillation_pct_leg",
-    "contact_time_ms",
-    "pelvic_drop_deg",
-    "hip_adduction_deg",
-    "step_width_pct_hip",
-)
+KNOWN_METRICS: tuple[str, ...] = tuple(METRICS)
 """Metric keys of ``analysis.json`` (docs/analysis-format.md)."""
 
-SIDE_VIEW_METRICS: tuple[str, ...] = KNOWN_METRICS[:8]
-FRONTAL_VIEW_METRICS: tuple[str, ...] = (
-    "cadence_spm",
-    "pelvic_drop_deg",
-    "hip_adduction_deg",
-    "step_width_pct_hip",
-)
+SIDE_VIEW_METRICS: tuple[str, ...] = SIDE_METRICS
+FRONTAL_VIEW_METRICS: tuple[str, ...] = FRONTAL_METRICS
 
 _BETTER = ("higher", "lower", "toward_zero", "none")
 _RULE_KEYS = {

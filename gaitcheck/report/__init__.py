@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..findings import RunnerContext, evaluate, metric_info
+from ..metrics.summary import METRICS
 from ..plots import (
     KeyFrame,
     plot_cycle_curve,
@@ -32,17 +33,8 @@ __all__ = [
     "write_report",
 ]
 
-_STEP_METRICS = (
-    "overstride_pct_leg",
-    "shank_angle_ic_deg",
-    "knee_flexion_ic_deg",
-    "trunk_lean_deg",
-    "vertical_oscillation_pct_leg",
-    "contact_time_ms",
-    "pelvic_drop_deg",
-    "hip_adduction_deg",
-    "step_width_pct_hip",
-)
+# Per-step metrics worth a scatter over time (foot strike is a class, cadence a rate).
+_STEP_METRICS = tuple(k for k in METRICS if k not in ("cadence_spm", "foot_strike"))
 
 
 def key_frame_steps(analysis: dict[str, Any], n: int = 3) -> list[dict[str, Any]]:
