@@ -91,92 +91,132 @@ def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> Clean
 
 
 def repair_swaps(
-    xy: Array, visibility: Array, fps: float = 30.0, n_passes: int = 2
+    xy: Array, visibility: Array, fps: float = 30.0, max_swap_s: float = 0.25
 ) -> tuple[Array, Array, int]:
     """Undo short left/right identity swaps of the leg landmarks.
 
-    Each landmark group (knees; feet) is compared, frame by frame, with a robust local
-    reference: the rolling median of each side over about +-0.1 s. Where exchanging the labels
-    fits the references clearly better than keeping them, the frame is relabelled. The test is
-    local, so one doubtful frame can never flip the rest of the clip.
+    A swap shows as two label *flips*: at entry and at exit the two legs each jump to where the
+    other leg is expected. For every landmark group (knees; feet) and every frame, the labels
+    are compared with a constant-velocity prediction from the two previous frames; a frame whose
+    exchanged labels fit the prediction clearly better is a flip. Flips are paired in time
+    order, and the frames between an entry and its exit, when no more than ``max_swap_s``
+    apart, are relabelled. A lone flip changes nothing, so one doubtful frame never flips the
+    rest of the clip, and a long stretch with exchanged labels (a track identity rather than a
+    glitch) is left alone.
 
     Parameters
     ----------
     xy : ndarray, shape (n_frames, 33, 2)
     visibility : ndarray, shape (n_frames, 33)
     fps : float
-        Real frame rate, sets the reference window.
-    n_passes : int
-        Repeat with references recomputed from the repaired data.
+        Real frame rate.
+    max_swap_s : float
+        Longest swap repaired.
 
     Returns
     -------
     xy : ndarray, shape (n_frames, 33, 2)
     visibility : ndarray, shape (n_frames, 33)
     n_frames_repaired : int
+        Frames in which at least one group was relabelled.
     """
     xy = xy.copy()
     visibility = visibility.copy()
     n = xy.shape[0]
-    fixed = np.zeros(n, dtype=bool)
     pair_of = {a: b for a, b in LR_PAIRS} | {b: a for a, b in LR_PAIRS}
-    scale = np.nanmedian(np.linalg.norm(xy[:, 27] - xy[:, LEFT_HIP], axis=-1))
-    half = max(2, int(round(0.1 * fps)))
-    if not np.isfinite(scale) or scale <= 0 or n < 2 * half + 1:
+    fixed = np.zeros(n, dtype=bool)
+    if n < 4:
         return xy, visibility, 0
+    max_run = max(1, int(round(max_swap_s * fps)))
+    groups = []
     for group in _SWAP_GROUPS:
         left = np.array([i for i in group if i % 2 == 1])
         right = np.array([pair_of[i] for i in left])
+        flips = _label_flips(xy[:, left], xy[:, right])
+        runs, lone = _pair_flips(flips, max_run)
+        groups.append((left, right, runs, lone))
+    # Knees swapped along with the feet often enter the swap while the knees overlap, which
+    # hides that flip: a lone flip at the edge of another group's run adopts that run.
+    all_runs = {r for _, _, runs, _ in groups for r in runs}
+    for left, right, runs, lone in groups:
+        own = set(runs)
+        for f in lone.tolist():
+            own |= {r for r in all_runs if abs(r[0] - f) <= 1 or abs(r[1] - f) <= 1}
+        if not own:
+            continue
         orig = np.concatenate([left, right])
         perm = np.concatenate([right, left])
-        for _ in range(n_passes):
-            ref = rolling_nanmedian(xy[:, orig], half)
-            ref_l, ref_r = ref[:, : left.size], ref[:, left.size:]
-            pts_l, pts_r = xy[:, left], xy[:, right]
-            same = _dist(pts_l, ref_l) + _dist(pts_r, ref_r)
-            cross = _dist(pts_l, ref_r) + _dist(pts_r, ref_l)
-            # Only a clear misfit counts: legs passing each other at midstance fit both ways.
-            swap = (cross < 0.5 * same) & (same > 0.15 * scale * left.size)
-            swap &= np.isfinite(same) & np.isfinite(cross)
-            if not swap.any():
-                break
-            bad = np.flatnonzero(swap)
-            xy[np.ix_(bad, orig)] = xy[np.ix_(bad, perm)]
-            visibility[np.ix_(bad, orig)] = visibility[np.ix_(bad, perm)]
-            fixed[bad] = ~fixed[bad]
+        bad = np.unique(np.concatenate([np.arange(a, b) for a, b in sorted(own)]))
+        xy[np.ix_(bad, orig)] = xy[np.ix_(bad, perm)]
+        visibility[np.ix_(bad, orig)] = visibility[np.ix_(bad, perm)]
+        fixed[bad] = True
     return xy, visibility, int(fixed.sum())
+
+
+def _label_flips(pts_l: Array, pts_r: Array) -> NDArray[np.int64]:
+    """Frames where the left/right labels of a group exchange relative to the frames before.
+
+    Parameters
+    ----------
+    pts_l, pts_r : ndarray, shape (n_frames, k, 2)
+
+    Returns
+    -------
+    ndarray of int
+        Frame indices t (>= 1) at which the labels flip between t-1 and t.
+    """
+    # Prediction for frame t: constant velocity from t-1 and t-2 (just t-1 where t-2 is missing).
+    pred_l = np.full_like(pts_l, np.nan)
+    pred_r = np.full_like(pts_r, np.nan)
+    pred_l[2:] = 2 * pts_l[1:-1] - pts_l[:-2]
+    pred_r[2:] = 2 * pts_r[1:-1] - pts_r[:-2]
+    hold_l = np.full_like(pts_l, np.nan)
+    hold_r = np.full_like(pts_r, np.nan)
+    hold_l[1:] = pts_l[:-1]
+    hold_r[1:] = pts_r[:-1]
+    pred_l = np.where(np.isfinite(pred_l), pred_l, hold_l)
+    pred_r = np.where(np.isfinite(pred_r), pred_r, hold_r)
+    # Judge against both predictions (velocity and hold) and keep the kinder one per labelling,
+    # so a sudden stop at contact is not mistaken for a swap.
+    same = np.minimum(_dist(pts_l, pred_l) + _dist(pts_r, pred_r),
+                      _dist(pts_l, hold_l) + _dist(pts_r, hold_r))
+    cross = np.minimum(_dist(pts_l, pred_r) + _dist(pts_r, pred_l),
+                       _dist(pts_l, hold_r) + _dist(pts_r, hold_l))
+    apart = _dist(pts_l, pts_r)  # how far the two legs are from each other now
+    # A flip needs the exchanged labels to fit far better, and the legs to be clearly apart
+    # (where they overlap, e.g. passing at midstance, both labellings fit).
+    flip = (cross < 0.35 * same) & (same > 0.5 * apart) & np.isfinite(same) & np.isfinite(cross)
+    return np.flatnonzero(flip)
+
+
+def _pair_flips(
+    flips: NDArray[np.int64], max_run: int
+) -> tuple[list[tuple[int, int]], NDArray[np.int64]]:
+    """Pair flips in time order into [entry, exit) runs of at most ``max_run`` frames.
+
+    Returns
+    -------
+    runs : list of (int, int)
+    lone : ndarray of int
+        Flips left without a partner.
+    """
+    runs: list[tuple[int, int]] = []
+    lone: list[int] = []
+    i = 0
+    # One iteration per flip (rare events), not per frame.
+    while i < flips.size:
+        if i + 1 < flips.size and flips[i + 1] - flips[i] <= max_run:
+            runs.append((int(flips[i]), int(flips[i + 1])))
+            i += 2
+        else:
+            lone.append(int(flips[i]))
+            i += 1
+    return runs, np.array(lone, dtype=np.int64)
 
 
 def _dist(a: Array, b: Array) -> Array:
     """Sum over points of Euclidean distances; (n, k, 2) x (n, k, 2) -> (n,)."""
     return np.asarray(np.linalg.norm(a - b, axis=-1).sum(axis=-1))
-
-
-def rolling_nanmedian(values: Array, half_window: int) -> Array:
-    """Centred rolling median along axis 0, ignoring NaN.
-
-    Parameters
-    ----------
-    values : ndarray, shape (n_frames, ...)
-    half_window : int
-
-    Returns
-    -------
-    ndarray, same shape
-    """
-    n = values.shape[0]
-    flat = values.reshape(n, -1)
-    padded = np.pad(flat, ((half_window, half_window), (0, 0)), constant_values=np.nan)
-    win = sliding_window_view(padded, 2 * half_window + 1, axis=0)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows are expected
-        med = np.nanmedian(win, axis=-1)
-    return np.asarray(med.reshape(values.shape))
-
-
-def swap_all(xy: Array) -> Array:
-    """Exchange every left landmark with its right twin; shape preserved."""
-    return xy[:, swap_permutation()]
 
 
 def hampel(xy: Array, half_window: int, n_sigma: float) -> tuple[Array, int]:
@@ -199,7 +239,11 @@ def hampel(xy: Array, half_window: int, n_sigma: float) -> tuple[Array, int]:
     if n < 2 * half_window + 1:
         return xy.copy(), 0
     flat = xy.reshape(n, -1)
-    padded = np.pad(flat, ((half_window, half_window), (0, 0)), constant_values=np.nan)
+    # Point-reflect the ends so a track that is still moving there keeps a centred window
+    # (one-sided windows lag behind a moving point and reject good samples).
+    head = 2 * flat[:1] - flat[half_window:0:-1]
+    tail = 2 * flat[-1:] - flat[-2 : -half_window - 2 : -1]
+    padded = np.concatenate([head, flat, tail])
     win = sliding_window_view(padded, 2 * half_window + 1, axis=0)  # (n, k, w)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows are expected

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,28 +103,47 @@ class Config:
 SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
 
 
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Check ``value`` against a field's type hint; return it in the field's type."""
+    args = typing.get_args(hint)
+    if type(None) in args:  # Optional[X]
+        if value is None:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"Setting '{where}' must be true or false, got {value!r}.")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise ConfigError(f"Setting '{where}' must be a whole number, got {value!r}.")
+        return int(value)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"Setting '{where}' must be a number, got {value!r}.")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"Setting '{where}' must be text, got {value!r}.")
+        return value
+    if typing.get_origin(hint) is tuple:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+            raise ConfigError(f"Setting '{where}' must be a list of text, got {value!r}.")
+        return tuple(items)
+    return value
+
+
 def _apply(section: Any, values: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in dataclasses.fields(section)}
+    hints = typing.get_type_hints(type(section))
     clean: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in known:
+        if key not in hints:
             raise ConfigError(
                 f"Unknown setting '{where}.{key}'; known settings in [{where}]: "
-                f"{', '.join(sorted(known))}."
+                f"{', '.join(sorted(hints))}."
             )
-        default = getattr(section, key)
-        if isinstance(default, tuple) and isinstance(value, list | tuple):
-            value = tuple(value)
-        elif isinstance(default, bool) and not isinstance(value, bool):
-            raise ConfigError(f"Setting '{where}.{key}' must be true or false, got {value!r}.")
-        elif isinstance(default, float | int) and not isinstance(default, bool):
-            if value is not None and not isinstance(value, int | float):
-                raise ConfigError(f"Setting '{where}.{key}' must be a number, got {value!r}.")
-            if isinstance(default, int) and not isinstance(default, bool) and value is not None:
-                if float(value) != int(value):
-                    raise ConfigError(f"Setting '{where}.{key}' must be a whole number.")
-                value = int(value)
-        clean[key] = value
+        clean[key] = _coerce(value, hints[key], f"{where}.{key}")
     return dataclasses.replace(section, **clean)
 
 

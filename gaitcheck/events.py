@@ -231,12 +231,15 @@ def _knee_extension_peaks(flex: Array, ic_i: Array) -> Array:
     if ic_i.size < 2:
         return to_i
     strides = np.diff(ic_i)
-    stride = np.append(strides, np.median(strides))
+    # A missed contact doubles a stride; cap it so the window stays within one stance.
+    stride = np.minimum(np.append(strides, np.median(strides)), 1.25 * np.median(strides))
     n = flex.size
     for k, (a, st) in enumerate(zip(ic_i, stride, strict=True)):
         a0 = int(np.ceil(a))
-        mid_hi = min(n, int(a + 0.35 * st) + 1)
-        hi = min(n - 1, int(a + 0.6 * st) + 1)
+        mid_hi = int(a + 0.35 * st) + 1
+        hi = int(a + 0.6 * st) + 1
+        if hi >= n:
+            continue  # the window runs past the clip: the true toe-off may lie beyond it
         seg = flex[a0:mid_hi]
         if seg.size == 0 or not np.isfinite(seg).any() or hi - a0 < 3:
             continue
@@ -245,10 +248,9 @@ def _knee_extension_peaks(flex: Array, ic_i: Array) -> Array:
         if win.size < 2 or not np.isfinite(win).any():
             continue
         j = lo + int(np.nanargmin(win))
-        if 0 < j < n - 1 and np.isfinite(flex[j - 1 : j + 2]).all():
+        # A minimum on the window's edge or beside missing data is not a measured peak.
+        if lo < j < hi - 1 and np.isfinite(flex[j - 1 : j + 2]).all():
             to_i[k] = _parabolic(-flex, np.array([j]))[0]
-        else:
-            to_i[k] = float(j)
     return to_i
 
 

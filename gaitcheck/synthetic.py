@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.interpolate import CubicHermiteSpline, CubicSpline
+from scipy.interpolate import CubicHermiteSpline
 
 from . import landmarks as lm
 from .series import PoseSeries
@@ -67,7 +67,6 @@ _HEEL_TO_ANKLE_UP = 0.27  # ankle above the heel point (foot flat), share of foo
 _FOOT_FLAT_SHARE = 0.2  # share of stance after IC when the foot becomes flat
 _LAND_SPEED_MPS = 0.7  # downward heel speed just before IC
 _LIFT_SPEED_MPS = 0.5  # extra upward ankle speed just after TO
-_RETRACT_SHARE = 0.5  # heel moves backward at this share of belt speed just before IC
 _PELVIC_SWAY_M = 0.01  # lateral pelvis shift toward the stance side
 _TOE_OUT_DEG = 7.0  # foot progression angle (frontal views only)
 _FAR_SIDE_FACE_VIS = 0.7
@@ -134,6 +133,13 @@ class RunnerParams:
         Share of stance at which the heel leaves the ground (0.3-0.9).
     knee_flexion_swing_deg : float
         Peak knee flexion in swing.
+    heel_retraction_share : float
+        Swing-leg retraction: just before IC the heel moves backward in the treadmill frame
+        (the camera image of a treadmill) at this share of the belt speed (0-1).
+    heel_reversal_lead_ms : float
+        Time from the heel's most forward point (treadmill frame) to IC, 5-100 ms. With
+        retraction the foot stops moving forward in a treadmill image this long before it
+        touches the belt.
     trunk_lean_deg : float
         Forward trunk lean (hip midpoint -> shoulder midpoint from vertical), constant.
     vertical_oscillation_pct_leg : float
@@ -198,6 +204,8 @@ class RunnerParams:
     foot_angle_to_deg: float = -35.0
     heel_off_share: float = 0.6
     knee_flexion_swing_deg: float = 95.0
+    heel_retraction_share: float = 0.5
+    heel_reversal_lead_ms: float = 30.0
     trunk_lean_deg: float = 6.0
     vertical_oscillation_pct_leg: float = 9.0
     arm_swing_deg: float = 35.0
@@ -315,7 +323,8 @@ def _validate(p: RunnerParams) -> None:
         ("trunk_ratio", 0.2, 0.4), ("hip_width_ratio", 0.05, 0.2),
         ("shoulder_width_ratio", 0.1, 0.35), ("near_visibility", 0.0, 1.0),
         ("far_visibility", 0.0, 1.0), ("foot_angle_to_deg", -70.0, 0.0),
-        ("heel_off_share", 0.3, 0.9), ("knee_flexion_swing_deg", 60.0, 140.0),
+        ("heel_off_share", 0.3, 0.9), ("heel_retraction_share", 0.0, 1.0),
+        ("heel_reversal_lead_ms", 5.0, 100.0), ("knee_flexion_swing_deg", 60.0, 140.0),
         ("trunk_lean_deg", -20.0, 40.0), ("vertical_oscillation_pct_leg", 0.0, 20.0),
         ("arm_swing_deg", 0.0, 70.0), ("pelvic_rotation_deg", 0.0, 20.0),
         ("margin_px", 0.0, 1e4), ("noise_px", 0.0, 100.0), ("dropout_share", 0.0, 0.5),
@@ -592,31 +601,45 @@ class _Model:
         th = math.radians(theta_t_deg)
         return hip + _chain(th, th - math.radians(knee_deg), self.b)
 
-    def _swing_spline(self, i: int) -> tuple[CubicSpline, CubicSpline]:
-        ic, tc, T = self.ic[i], self.tc, self.T
+    def _swing_spline(self, i: int) -> tuple[CubicHermiteSpline, CubicHermiteSpline]:
+        """Ankle-minus-hip path and foot angle in swing, as functions of time since TO.
+
+        Knots: toe off (continuous with stance plus a lift-off velocity), maximum knee flexion,
+        the heel's most forward point (``heel_reversal_lead_ms`` before IC, no forward velocity)
+        and IC. Between the last two the heel decelerates uniformly to the retraction velocity
+        while descending at a constant speed, so it touches the ground exactly at IC.
+        """
+        p, ic, tc, T = self.p, self.ic[i], self.tc, self.T
         h = 1e-6
-        st = self.stance(i, np.array([tc - h, tc, 0.0, h]))
+        st = self.stance(i, np.array([tc - h, tc]))
         rel = st["ankle"] - st["hip"]
         v_to = (rel[1] - rel[0]) / h + np.array([0.0, _LIFT_SPEED_MPS])
-        hip0 = self.hip_of(i, np.array([1.0 - h / T, 1.0]))[:, :2]
-        hip_vel_ic = (hip0[1] - hip0[0]) / h
-        heel_vel_ic = np.array([-_RETRACT_SHARE * self.v, -_LAND_SPEED_MPS])
-        v_ic = heel_vel_ic - hip_vel_ic  # foot not rotating just before IC
         t_sw = T - tc
-        s1, s2 = 0.45 * t_sw, 0.85 * t_sw
-        k1 = self._key_ankle(i, (tc + s1) / T, 10.0, self.p.knee_flexion_swing_deg)
-        hips = self.hip_of(i, np.array([(tc + s1) / T, (tc + s2) / T]))[:, :2]
-        late = ic.ankle_rel_hip + self.b.k * np.array([0.03, 0.05])  # ahead of and above IC
-        pts = np.stack([rel[1], k1 - hips[0], late, ic.ankle_rel_hip])
-        ankle_sp = CubicSpline([0.0, s1, s2, t_sw], pts, bc_type=((1, v_to), (1, v_ic)))
+        lead = p.heel_reversal_lead_ms / 1000.0
+        _check(lead < 0.4 * t_sw, "heel_reversal_lead_ms must be shorter than 40 % of swing.")
+        s1, s_r = 0.45 * t_sw, t_sw - lead
+        ph = np.array([(tc + s1) / T, (tc + s_r) / T, (tc + s_r) / T + h / T, 1.0 - h / T, 1.0])
+        hips = self.hip_of(i, ph)[:, :2]
+        hip_vel_r = (hips[2] - hips[1]) / h
+        hip_vel_ic = (hips[4] - hips[3]) / h
+        retract = p.heel_retraction_share * self.v
+        # absolute foot velocity at IC (swing side) and at the reversal; the foot does not
+        # rotate in this last phase, so ankle and heel move alike
+        v_ic = np.array([-retract, -_LAND_SPEED_MPS]) - hip_vel_ic
+        v_r = np.array([0.0, -_LAND_SPEED_MPS]) - hip_vel_r
+        ankle_ic_abs = hips[4] + ic.ankle_rel_hip
+        ankle_r_abs = ankle_ic_abs + np.array([0.5 * retract * lead, _LAND_SPEED_MPS * lead])
+        k1 = self._key_ankle(i, ph[0], 10.0, p.knee_flexion_swing_deg) - hips[0]
+        k_r = ankle_r_abs - hips[1]
+        v1 = (k_r - rel[1]) / s_r  # Catmull-Rom style tangent at the middle knot
+        knots = [0.0, s1, s_r, t_sw]
+        ankle_sp = CubicHermiteSpline(knots, np.stack([rel[1], k1, k_r, ic.ankle_rel_hip]),
+                                      np.stack([v_to, v1, v_r, v_ic]))
         a_to = float(st["alpha"][1])
         da_to = float((st["alpha"][1] - st["alpha"][0]) / h)
-        sh1 = 10.0 - self.p.knee_flexion_swing_deg
-        alpha_sp = CubicSpline(
-            [0.0, s1, s2, t_sw],
-            [a_to, math.radians(sh1 - 10.0), ic.alpha + math.radians(3.0), ic.alpha],
-            bc_type=((1, da_to), (1, 0.0)),
-        )
+        a1 = math.radians(10.0 - p.knee_flexion_swing_deg)  # foot square to the shank
+        alpha_sp = CubicHermiteSpline(knots, [a_to, a1, ic.alpha, ic.alpha],
+                                      [da_to, (ic.alpha - a_to) / s_r, 0.0, 0.0])
         return ankle_sp, alpha_sp
 
     def leg(self, i: int, phase_s: FloatArray) -> dict[str, FloatArray]:
@@ -1054,6 +1077,13 @@ def _truth(p: RunnerParams, model: _Model, time_s: FloatArray, phase_l: FloatArr
         sw[s].append(lat / hip_w * 100.0)
     truth["step_width_pct_hip"] = _summary({s: np.asarray(v, dtype=float)
                                             for s, v in sw.items()})
+    # lead of the heel's most forward point (treadmill frame) over the contact, per side
+    grid = np.linspace(0.7, 1.0, 3001)
+    lead = {}
+    for i, s in enumerate(SIDES):
+        heel_x = model.leg(i, grid)["heel"][:, 0]
+        lead[s] = (1.0 - grid[int(np.argmax(heel_x))]) * T * 1000.0
+    truth["heel_reversal_lead_ms"] = lead
     truth["model"] = {
         side: {
             "thigh_angle_ic_deg": math.degrees(model.ic[i].theta_t),

@@ -1,0 +1,257 @@
+"""Property tests: the analysis recovers the synthetic runner's known answers.
+
+Truths come from :mod:`gaitcheck.synthetic` and follow ``docs/conventions.md``. IC metrics are
+compared with the value at the *first frame in contact* (``truth[key]``), the frame an exact
+event detector would report. Tolerances are the screening accuracy gaitcheck promises, not fitted
+to the current estimator: a failure here is a finding to fix, not a tolerance to widen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, given, reject, settings
+from hypothesis import strategies as st
+
+from gaitcheck.synthetic import RunnerParams, SyntheticRun, generate, mirror
+
+try:
+    from gaitcheck.analysis import analyze_pose
+except ModuleNotFoundError as exc:  # skip only while the module itself does not exist
+    if exc.name != "gaitcheck.analysis":
+        raise
+    pytest.skip("gaitcheck.analysis is not written yet", allow_module_level=True)
+
+SIDE_VIEWS = ("side-left", "side-right")
+ALL_VIEWS = ("side-left", "side-right", "rear", "front")
+SIDE_IC_KEYS = ("overstride_pct_leg", "shank_angle_ic_deg", "knee_flexion_ic_deg")
+FRONTAL_KEYS = ("pelvic_drop_deg", "hip_adduction_deg")
+ANGLE_TOL = 2.0  # deg, and %leg for overstride
+
+# No shrinking: each example runs a full analysis; the failure message names the parameters.
+FAST = settings(max_examples=8, deadline=None, derandomize=True, database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+# ----------------------------------------------------------------------------- strategies
+def _sided(lo: float, hi: float) -> st.SearchStrategy[tuple[float, float]]:
+    v = st.floats(lo, hi, allow_nan=False)
+    return st.tuples(v, v)
+
+
+@st.composite
+def runners(draw: st.DrawFn, views: tuple[str, ...] = ALL_VIEWS, fps: tuple[float, ...] = (
+        60.0, 90.0, 120.0, 180.0), max_noise_px: float = 1.5, **fixed: Any) -> RunnerParams:
+    """Realistic recreational runners, in the region where the model is feasible."""
+    kw: dict[str, Any] = {
+        "view": draw(st.sampled_from(views)),
+        "fps": draw(st.sampled_from(fps)),
+        "duration_s": 6.0,
+        "cadence_spm": draw(st.floats(155.0, 190.0)),
+        "duty_factor": draw(st.floats(0.30, 0.40)),
+        "phase_offset": draw(st.floats(0.0, 1.0)),
+        "treadmill": draw(st.booleans()),
+        "body_height_px": draw(st.floats(450.0, 900.0)),
+        "shank_angle_ic_deg": draw(_sided(0.0, 12.0)),
+        "knee_flexion_ic_deg": draw(_sided(10.0, 25.0)),
+        "foot_angle_ic_deg": draw(_sided(0.0, 20.0)),
+        "trunk_lean_deg": draw(st.floats(0.0, 12.0)),
+        "vertical_oscillation_pct_leg": draw(st.floats(7.0, 11.0)),
+        "pelvic_drop_deg": draw(_sided(1.0, 8.0)),
+        "hip_adduction_deg": draw(_sided(5.0, 16.0)),
+        "step_width_pct_hip": draw(st.floats(20.0, 60.0)),
+        "noise_px": draw(st.floats(0.0, max_noise_px)),
+        "seed": draw(st.integers(0, 2**16)),
+    }
+    kw.update(fixed)
+    if not kw["view"].startswith("side"):
+        kw["treadmill"] = True  # an orthographic rear view cannot show overground travel
+    if not kw["treadmill"]:
+        kw["duration_s"] = 4.0
+    try:
+        return RunnerParams(**kw)
+    except ValueError:
+        reject()
+
+
+def run_of(params: RunnerParams) -> SyntheticRun:
+    try:
+        return generate(params)
+    except ValueError:  # infeasible motion for the model: not a property of the analysis
+        reject()
+
+
+def analyse(series: Any, **kw: Any) -> dict[str, Any]:
+    return analyze_pose(series, **kw).to_dict()
+
+
+def metric(d: dict[str, Any], key: str, part: str = "value") -> float:
+    m = d["metrics"][key]
+    return float("nan") if m.get(part) is None else float(m[part])
+
+
+def ic_frames(d: dict[str, Any], side: str) -> np.ndarray:
+    return np.array([e["frame"] for e in d["events"]
+                     if e["foot"] == side and e["kind"] == "initial_contact"], dtype=int)
+
+
+def describe(p: RunnerParams) -> str:
+    """A minimal reproducer for failure messages."""
+    base = RunnerParams()
+    diff = {k: v for k, v in p.__dict__.items() if v != getattr(base, k)}
+    return f"RunnerParams(**{diff!r})"
+
+
+# ----------------------------------------------------------------------------- properties
+@FAST
+@given(runners(fps=(30.0, 60.0, 120.0, 240.0), max_noise_px=2.0))
+def test_cadence_within_one_spm(p: RunnerParams) -> None:
+    run = run_of(p)
+    d = analyse(run.series)
+    for part in ("value", "left", "right"):
+        got = metric(d, "cadence_spm", part)
+        assert abs(got - p.cadence_spm) <= 1.0, f"{part}={got} vs {p.cadence_spm}; {describe(p)}"
+
+
+@settings(FAST, max_examples=10)
+@given(runners(views=SIDE_VIEWS))
+def test_side_ic_metrics_per_side(p: RunnerParams) -> None:
+    run = run_of(p)
+    d = analyse(run.series)
+    for key in SIDE_IC_KEYS:
+        for side in ("left", "right"):
+            got, want = metric(d, key, side), run.truth[key][side]
+            assert abs(got - want) <= ANGLE_TOL, (
+                f"{key}.{side}: {got:.2f} vs {want:.2f}; {describe(p)}")
+    got, want = metric(d, "trunk_lean_deg"), run.truth["trunk_lean_deg"]["value"]
+    assert abs(got - want) <= ANGLE_TOL, f"trunk lean {got:.2f} vs {want:.2f}; {describe(p)}"
+
+
+@settings(FAST, max_examples=10)
+@given(runners(views=("rear", "front")))
+def test_frontal_metrics_per_side(p: RunnerParams) -> None:
+    run = run_of(p)
+    d = analyse(run.series)
+    for key in FRONTAL_KEYS:
+        for side in ("left", "right"):
+            got, want = metric(d, key, side), run.truth[key][side]
+            assert abs(got - want) <= ANGLE_TOL, (
+                f"{key}.{side}: {got:.2f} vs {want:.2f}; {describe(p)}")
+
+
+def _check_ic_frames(run: SyntheticRun, d: dict[str, Any], p: RunnerParams) -> None:
+    n = run.series.n_frames
+    edge = int(0.3 * p.fps)  # events this close to the clip ends may be missed
+    for side in ("left", "right"):
+        want = run.truth["ic_frames"][side]
+        got = ic_frames(d, side)
+        assert got.size, f"no {side} IC found; {describe(p)}"
+        inner = want[(want >= edge) & (want < n - edge)]
+        err = np.abs(inner[:, None] - got[None, :]).min(axis=1)
+        assert err.max() <= 1, (
+            f"{side} IC off by {err.max()} frames (truth {inner[:6]}, found {got[:6]}); "
+            f"{describe(p)}")
+        # and nothing extra: every detected IC is near a true one
+        extra = np.abs(got[:, None] - want[None, :]).min(axis=1)
+        assert extra.max() <= 1, f"spurious {side} IC at {got[extra > 1]}; {describe(p)}"
+
+
+@settings(FAST, max_examples=10)
+@given(runners(views=ALL_VIEWS, fps=(60.0, 120.0, 240.0)))
+def test_initial_contacts_within_one_frame(p: RunnerParams) -> None:
+    run = run_of(p)
+    _check_ic_frames(run, analyse(run.series), p)
+
+
+@settings(FAST, max_examples=5)
+@given(runners(views=ALL_VIEWS, fps=(30.0,), max_noise_px=1.0))
+def test_initial_contacts_within_one_frame_at_30fps(p: RunnerParams) -> None:
+    run = run_of(p)
+    _check_ic_frames(run, analyse(run.series), p)
+
+
+def _values(d: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, m in d["metrics"].items():
+        for part in ("value", "left", "right"):
+            if isinstance(m.get(part), int | float):
+                out[f"{key}.{part}"] = float(m[part])
+    return out
+
+
+@settings(FAST, max_examples=6)
+@given(runners(views=ALL_VIEWS), st.floats(0.5, 3.0), st.floats(-50.0, 5000.0))
+def test_image_scale_and_time_shift_change_nothing(p: RunnerParams, k: float,
+                                                   t_shift: float) -> None:
+    run = run_of(p)
+    s = run.series
+    base = analyse(s)
+    w, h = s.frame_size
+    scaled = s.with_arrays(xy_px=s.xy_px * k,
+                           frame_size=(int(np.ceil(w * k)), int(np.ceil(h * k))))
+    shifted = s.with_arrays(time_s=s.time_s + t_shift)
+    ref = _values(base)
+    for name, other in (("scaled", analyse(scaled)), ("shifted", analyse(shifted))):
+        got = _values(other)
+        assert got.keys() == ref.keys(), f"{name}: metrics differ; {describe(p)}"
+        for key, v in ref.items():
+            if key.startswith(("contact_time_ms", "cadence_spm")) and name == "shifted":
+                tol = 1e-6 * max(1.0, abs(v))
+            else:
+                tol = 1e-6
+            assert abs(got[key] - v) <= tol or (np.isnan(v) and np.isnan(got[key])), (
+                f"{name} (k={k:.3f}, dt={t_shift:.3f}): {key} {got[key]} vs {v}; {describe(p)}")
+        assert other["view"]["label"] == base["view"]["label"]
+
+
+@settings(FAST, max_examples=5)
+@given(runners(views=SIDE_VIEWS))
+def test_mirroring_a_side_view_keeps_values_and_flips_facing(p: RunnerParams) -> None:
+    run = run_of(p)
+    base = analyse(run.series)
+    mir = analyse(mirror(run.series, swap_labels=False))
+    flipped = {"side-left": "side-right", "side-right": "side-left"}[base["view"]["label"]]
+    assert mir["view"]["label"] == flipped, describe(p)
+    ref, got = _values(base), _values(mir)
+    for key, v in ref.items():
+        assert abs(got[key] - v) <= 1e-6, f"{key}: {got[key]} vs {v}; {describe(p)}"
+
+
+@settings(FAST, max_examples=5)
+@given(runners(views=("rear",)))
+def test_mirroring_a_rear_view_with_label_swap_exchanges_sides(p: RunnerParams) -> None:
+    run = run_of(p)
+    base = analyse(run.series)
+    mir = analyse(mirror(run.series, swap_labels=True))
+    assert mir["view"]["label"] == "rear", describe(p)
+    for key in ("cadence_spm", *FRONTAL_KEYS, "step_width_pct_hip"):
+        for a, b in (("left", "right"), ("right", "left"), ("value", "value")):
+            x, y = metric(base, key, a), metric(mir, key, b)
+            assert abs(x - y) <= 1e-6, f"{key}: {a}={x} vs mirrored {b}={y}; {describe(p)}"
+
+
+@settings(FAST, max_examples=12)
+@given(runners(views=ALL_VIEWS, fps=(30.0, 60.0, 120.0, 240.0), max_noise_px=2.0))
+def test_view_detection_returns_the_generated_view(p: RunnerParams) -> None:
+    run = run_of(p)
+    assert analyse(run.series)["view"]["label"] == p.view, describe(p)
+
+
+@settings(FAST, max_examples=6)
+@given(runners(views=ALL_VIEWS, fps=(60.0, 120.0)), st.integers(2, 6), st.integers(1, 4))
+def test_identity_swaps_are_repaired(p: RunnerParams, n_swaps: int, swap_len: int) -> None:
+    run = run_of(p)
+    swapped = generate(RunnerParams(**{**p.__dict__, "n_swaps": n_swaps,
+                                       "swap_run_frames": swap_len}))
+    base, rep = analyse(run.series), analyse(swapped.series)
+    assert rep["view"]["label"] == base["view"]["label"], describe(p)
+    ref, got = _values(base), _values(rep)
+    for key, v in ref.items():
+        tol = 1.0 if key.startswith(("cadence_spm", "contact_time_ms")) else 0.5
+        if key.startswith("contact_time_ms"):
+            tol = 1000.0 / p.fps  # one frame
+        assert abs(got[key] - v) <= tol, (
+            f"{key}: {got[key]:.3f} with {n_swaps}x{swap_len} swaps vs {v:.3f}; {describe(p)}")
