@@ -180,10 +180,11 @@ def analyze_pose(
     side_view = vres.label.startswith("side")
 
     if side_view:
-        events = detect_side_events(xy, time_s, vres.facing, cfg.events)
+        events = detect_side_events(xy, time_s, vres.facing, cfg.events,
+                                    xy_sharp=cleaned.event_xy_px)
         steps = build_steps(events, cfg.events)
     else:
-        events = detect_frontal_events(xy, time_s, cfg.events)
+        events = detect_frontal_events(xy, time_s, cfg.events, xy_sharp=cleaned.event_xy_px)
         steps = build_steps(events, cfg.events)
         # Feet too small or hidden to see them touch down: fall back on the pelvis rhythm.
         if steps.valid.sum() < cfg.events.min_steps:
@@ -211,7 +212,8 @@ def analyze_pose(
     per_step: dict[str, Array]
     keys: tuple[str, ...]
     if side_view:
-        per_step = side_step_metrics(xy, time_s, steps, vres.facing, leg_px)
+        per_step = side_step_metrics(xy, time_s, steps, vres.facing, leg_px,
+                                     xy_at_contact=cleaned.raw_xy_px)
         far = "right" if near == "left" else "left"
         vis_ic = _visibility_at_ic(cleaned.visibility, time_s, steps, far)
         gate = (steps.foot == far) & (vis_ic < FAR_LEG_MIN_VISIBILITY)
@@ -237,7 +239,9 @@ def analyze_pose(
     for key in keys:
         r = list(reasons)
         if key == "cadence_spm":
-            metrics[key] = summarise(key, np.where(valid, 60.0 / steps.step_time_s, np.nan),
+            with np.errstate(divide="ignore"):
+                per_step_spm = np.where(valid, 60.0 / steps.step_time_s, np.nan)
+            metrics[key] = summarise(key, per_step_spm,
                                      steps.foot, r, min_conf, value=cad, sd=cad_sd,
                                      per_side=cad_side)
             continue

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 
 from .config import CleanConfig
-from .landmarks import LEFT_HIP, LR_PAIRS, RIGHT_HIP, swap_permutation
+from .landmarks import LEFT_HIP, LR_PAIRS, RIGHT_HIP
 from .series import PoseSeries
 
 Array = NDArray[np.float64]
@@ -37,7 +37,11 @@ class CleanResult:
     xy_px : ndarray, shape (n_frames, 33, 2)
         Cleaned, filtered image landmarks; NaN where no trustworthy value exists.
     raw_xy_px : ndarray, shape (n_frames, 33, 2)
-        Landmarks after swap repair only (for drawing and diagnostics).
+        Landmarks after swap repair, outlier rejection and gap filling, before the low-pass
+        filter: for values at instants where the body changes abruptly (foot contact).
+    event_xy_px : ndarray, shape (n_frames, 33, 2)
+        The same, low-passed at the (higher) event cut-off: a smoother filter turns the
+        foot's abrupt stop at contact into a ramp and moves its timing.
     visibility : ndarray, shape (n_frames, 33)
         Visibility after swap repair (follows the landmark identity).
     swap_frames_repaired : int
@@ -50,6 +54,7 @@ class CleanResult:
 
     xy_px: Array
     raw_xy_px: Array
+    event_xy_px: Array
     visibility: Array
     swap_frames_repaired: int
     outliers_removed: int
@@ -76,16 +81,22 @@ def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> Clean
     n_swapped = 0
     if cfg.repair_swaps:
         xy, vis, n_swapped = repair_swaps(xy, vis, series.fps)
-    raw = xy.copy()
 
     fps = series.fps
     half = max(1, int(round(cfg.hampel_window_s * fps)))
-    xy, n_out = hampel(xy, half, cfg.hampel_n_sigma)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        body_px = float(np.nanmedian(np.linalg.norm(xy[:, 27] - xy[:, LEFT_HIP], axis=-1)))
+    # The spread floor scales with the body's size in the image, so zooming changes nothing.
+    floor_px = 0.0025 * body_px if np.isfinite(body_px) else 1.0
+    xy, n_out = hampel(xy, half, cfg.hampel_n_sigma, floor=floor_px)
     max_gap = max(1, int(round(cfg.max_gap_s * fps)))
     xy, n_filled = fill_gaps(xy, max_gap)
+    raw = xy
+    sharp = lowpass(xy, fps, min(cfg.event_cutoff_hz, 0.4 * fps), cfg.filter_order)
     xy = lowpass(xy, fps, cfg.cutoff_hz, cfg.filter_order)
     return CleanResult(
-        xy_px=xy, raw_xy_px=raw, visibility=vis,
+        xy_px=xy, raw_xy_px=raw, event_xy_px=sharp, visibility=vis,
         swap_frames_repaired=n_swapped, outliers_removed=n_out, gap_frames_filled=n_filled,
     )
 
@@ -219,7 +230,9 @@ def _dist(a: Array, b: Array) -> Array:
     return np.asarray(np.linalg.norm(a - b, axis=-1).sum(axis=-1))
 
 
-def hampel(xy: Array, half_window: int, n_sigma: float) -> tuple[Array, int]:
+def hampel(
+    xy: Array, half_window: int, n_sigma: float, floor: float = 1.0
+) -> tuple[Array, int]:
     """Reject outliers: values further than ``n_sigma`` scaled MADs from the rolling median.
 
     Parameters
@@ -228,6 +241,9 @@ def hampel(xy: Array, half_window: int, n_sigma: float) -> tuple[Array, int]:
     half_window : int
         Frames on each side of the centre.
     n_sigma : float
+    floor : float
+        Smallest spread (same unit as ``xy``), so a perfectly still point does not flag
+        sub-pixel noise.
 
     Returns
     -------
@@ -249,8 +265,7 @@ def hampel(xy: Array, half_window: int, n_sigma: float) -> tuple[Array, int]:
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows are expected
         med = np.nanmedian(win, axis=-1)
         mad = 1.4826 * np.nanmedian(np.abs(win - med[..., None]), axis=-1)
-    # A floor on the spread keeps a perfectly still landmark from flagging sub-pixel noise.
-    bad = np.abs(flat - med) > n_sigma * np.maximum(mad, 1.0)
+    bad = np.abs(flat - med) > n_sigma * np.maximum(mad, floor)
     bad &= np.isfinite(flat)
     out = flat.copy()
     out[bad] = np.nan

@@ -50,6 +50,8 @@ class CleanConfig:
     hampel_window_s: float = 0.1  # half-window of the outlier filter
     hampel_n_sigma: float = 3.0
     cutoff_hz: float = 10.0  # Butterworth low-pass cut-off in real Hz
+    # Sharper copy for timing foot contact (an abrupt event); capped at 0.8 x Nyquist.
+    event_cutoff_hz: float = 20.0
     filter_order: int = 4
     repair_swaps: bool = True
 

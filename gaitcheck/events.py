@@ -78,7 +78,8 @@ def _index_to_time(index: Array, time_s: Array) -> Array:
 
 
 def detect_side_events(
-    xy: Array, time_s: Array, facing: int, config: EventConfig | None = None
+    xy: Array, time_s: Array, facing: int, config: EventConfig | None = None,
+    xy_sharp: Array | None = None,
 ) -> Events:
     """Initial contacts and toe-offs for a side view.
 
@@ -86,7 +87,8 @@ def detect_side_events(
     foot stops moving forward over the ground. With a treadmill (or a camera panning with the
     runner) the ground moves backward in the image and this is the foot's forward extreme in the
     image, the hand-marking rule of the shared clip. Overground with a static camera the foot
-    stops dead, so the extreme is taken in a frame sliding forward at a tenth of the swing speed.
+    stops dead from about the body's speed, so contact is where its (low-passed) speed has
+    fallen halfway to the ground's.
     TO: the knee's extension peak in late stance (Fellin 2010, about 5 ms error with markers).
 
     Parameters
@@ -97,6 +99,8 @@ def detect_side_events(
     facing : int
         +1 facing image-right, -1 facing image-left.
     config : EventConfig, optional
+    xy_sharp : ndarray, shape (n_frames, 33, 2), optional
+        Landmarks low-passed at a higher cut-off, used to time the contact itself.
 
     Returns
     -------
@@ -107,6 +111,8 @@ def detect_side_events(
     facing_t = _travel_direction(xy, time_s, facing)
     fwd_x = facing_t[:, None] * xy[..., 0]  # forward position of every landmark, (n, 33)
     v_fwd = _gradient(fwd_x, time_s)
+    sharp = xy if xy_sharp is None else xy_sharp
+    v_sharp = _gradient(facing_t[:, None] * sharp[..., 0], time_s)
     ground, swing = [], []
     for side in SIDES:
         _, _, _, heel, toe = LEG[side]
@@ -116,7 +122,15 @@ def detect_side_events(
     # Both feet stand on the same ground: one ground velocity for the clip.
     g = float(np.nanmedian(ground)) if np.isfinite(ground).any() else 0.0
     sw = float(np.nanmedian(swing)) if np.isfinite(swing).any() else 0.0
-    frame_v = 0.0 if g < -0.1 * sw else g + 0.1 * sw
+    if g < -0.1 * sw:
+        frame_v = 0.0  # the ground moves backward in the image (treadmill, panning camera)
+    else:
+        # Overground, static camera: the foot arrives at about the body's speed and stops dead.
+        # The low-pass filter turns that step into a ramp centred on the true stop, so the
+        # contact is where the speed has fallen halfway to the ground's.
+        hip_v = np.nanmedian(0.5 * (v_fwd[:, 23] + v_fwd[:, 24]))
+        approach = max(float(hip_v) - g, 0.2 * sw) if np.isfinite(hip_v) else 0.2 * sw
+        frame_v = g + 0.5 * approach
     min_stride = max(1, int(round(2 * cfg.min_step_s / dt)))
     ic: dict[str, Array] = {}
     to: dict[str, Array] = {}
@@ -127,7 +141,7 @@ def detect_side_events(
         rel = fwd_x[:, heel] - 0.5 * (fwd_x[:, 23] + fwd_x[:, 24])
         swing_ends = _extrema(rel, min_stride)
         # ... then contact: the heel's forward velocity falls to the sliding frame's velocity.
-        ic_i = _contacts_after(v_fwd[:, heel], swing_ends, frame_v, min_stride)
+        ic_i = _contacts_after(v_sharp[:, heel], swing_ends, frame_v, min_stride)
         flex = flexion_deg(xy[:, hip], xy[:, knee], xy[:, ankle])
         to_i = _knee_extension_peaks(flex, ic_i)
         ic[side] = _index_to_time(ic_i, time_s)
@@ -255,7 +269,8 @@ def _knee_extension_peaks(flex: Array, ic_i: Array) -> Array:
 
 
 def detect_frontal_events(
-    xy: Array, time_s: Array, config: EventConfig | None = None
+    xy: Array, time_s: Array, config: EventConfig | None = None,
+    xy_sharp: Array | None = None,
 ) -> Events:
     """Initial contacts and toe-offs for a rear or front view, from foot height.
 
@@ -268,6 +283,9 @@ def detect_frontal_events(
     xy : ndarray, shape (n_frames, 33, 2)
     time_s : ndarray, shape (n_frames,)
     config : EventConfig, optional
+
+    xy_sharp : ndarray, shape (n_frames, 33, 2), optional
+        Landmarks low-passed at a higher cut-off, used to time contact and toe-off.
 
     Returns
     -------
@@ -284,11 +302,18 @@ def detect_frontal_events(
         win = max(3, int(round(0.8 / dt)) | 1)
         ground = maximum_filter1d(np.nan_to_num(lowest, nan=-1e9), size=win, mode="nearest")
         ground[ground < -1e8] = np.nan
-        leg = np.linalg.norm(xy[:, 23] - xy[:, 25], axis=-1) + np.linalg.norm(
-            xy[:, 25] - xy[:, 27], axis=-1)
+        # Both legs, so mirroring the image (left <-> right) changes nothing.
+        leg = 0.5 * sum(
+            np.linalg.norm(xy[:, h] - xy[:, k], axis=-1)
+            + np.linalg.norm(xy[:, k] - xy[:, a], axis=-1)
+            for h, k, a, _, _ in LEG.values()
+        )
         leg_t = _smooth_nan(leg, max(1, int(round(1.0 / dt))))
-    # 2.5 % of the (apparent) leg length, never below 2 px of pose jitter.
-    tol = np.maximum(0.025 * leg_t, 2.0)
+    # A band of 2.5 % of the (apparent) leg length above the ground line finds each landing;
+    # the exact moment is then refined from the foot's vertical velocity.
+    tol = 0.025 * leg_t
+    # Timing from the sharper copy: image y grows downward, so + = moving down.
+    vy = _gradient((xy if xy_sharp is None else xy_sharp)[..., 1], time_s)
     ic: dict[str, Array] = {}
     to: dict[str, Array] = {}
     min_stance = max(1, int(round(0.5 * cfg.min_step_s / dt)))
@@ -304,7 +329,12 @@ def detect_frontal_events(
             i = int(np.ceil(s))
             if on[i : i + min_stance].all():
                 keep.append(s)
-        ic_i = np.array(keep)
+        # Contact: the heel stops descending (Fellin 2010: vertical heel velocity turns).
+        ic_i = np.array([_velocity_settles(vy[:, heel], s, +1) for s in keep])
+        ic_i = ic_i[np.isfinite(ic_i)] if ic_i.size else ic_i
+        # Toe-off: the toe starts rising, found backwards from where it leaves the band.
+        ends = np.array([_velocity_settles(-vy[:, toe], e, -1) for e in ends])
+        ends = ends[np.isfinite(ends)] if ends.size else ends
         to_i = np.full(ic_i.shape, np.nan)
         if ends.size and ic_i.size:
             k = np.searchsorted(ends, ic_i)
@@ -396,6 +426,38 @@ def _dominant_period_s(signal: Array, dt: float, cfg: EventConfig) -> float:
     if not band.any() or power[band].max() <= 0:
         return float("nan")
     return float(1.0 / freq_hz[band][np.argmax(power[band])])
+
+
+def _velocity_settles(v: Array, at: float, direction: int, share: float = 0.5) -> float:
+    """Sub-frame index where a foot's speed ``v`` settles near zero, searching from ``at``.
+
+    ``direction=+1`` searches forward for the first sample where ``v`` has fallen to ``share``
+    of its value at ``at`` (a landing foot stops descending); ``direction=-1`` searches backward
+    for the last sample before ``at`` where it was that low (a foot about to lift off). The
+    foot stops abruptly; the low-pass filter turns that into a ramp centred on the true moment,
+    hence the default of half the speed.
+    Returns ``at`` itself when the speed is already low there, NaN when data are missing.
+    """
+    n = v.size
+    i = int(np.ceil(at)) if direction > 0 else int(np.floor(at))
+    if not 0 <= i < n or not np.isfinite(v[i]):
+        return float("nan")
+    ref = v[i]
+    if ref <= 0:
+        return float(at)
+    level = share * ref
+    steps = np.arange(i, n) if direction > 0 else np.arange(i, -1, -1)
+    seg = v[steps]
+    below = np.flatnonzero(~(seg > level))  # NaN counts as "stop searching"
+    if below.size == 0:
+        return float("nan")
+    k = int(below[0])
+    j = int(steps[k])
+    if not np.isfinite(v[j]):
+        return float("nan")
+    prev = int(steps[k - 1])
+    frac = (v[prev] - level) / (v[prev] - v[j])
+    return float(prev + direction * frac)
 
 
 def _smooth_nan(values: Array, size: int) -> Array:

@@ -139,7 +139,8 @@ class RunnerParams:
     heel_reversal_lead_ms : float
         Time from the heel's most forward point (treadmill frame) to IC, 5-100 ms. With
         retraction the foot stops moving forward in a treadmill image this long before it
-        touches the belt.
+        touches the belt. The default (5 ms) follows the shared treadmill clip, whose
+        hand-marked contacts coincide with the heel's forward extreme within a few ms.
     trunk_lean_deg : float
         Forward trunk lean (hip midpoint -> shoulder midpoint from vertical), constant.
     vertical_oscillation_pct_leg : float
@@ -205,7 +206,7 @@ class RunnerParams:
     heel_off_share: float = 0.6
     knee_flexion_swing_deg: float = 95.0
     heel_retraction_share: float = 0.5
-    heel_reversal_lead_ms: float = 30.0
+    heel_reversal_lead_ms: float = 5.0
     trunk_lean_deg: float = 6.0
     vertical_oscillation_pct_leg: float = 9.0
     arm_swing_deg: float = 35.0

@@ -144,7 +144,7 @@ def test_hampel_short_series_untouched() -> None:
 def test_clean_series_of_noise_free_runner_changes_nothing(kw: dict[str, object]) -> None:
     """Noise-free, swap-free landmarks: no outlier, no swap, no NaN, and the filtered tracks
     stay within 2.5 px of the truth (the 10 Hz low-pass rounds the sharpest foot corners, at
-    impact, by about 2 px; more would mean the filter distorts the gait)."
+    impact, by about 2 px; more would mean the filter distorts the gait)."""
     run = generate(**kw)
     res = clean_series(run.series)
     nan_frames = np.flatnonzero(np.isnan(res.xy_px).any(axis=(1, 2))).tolist()

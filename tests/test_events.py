@@ -7,7 +7,7 @@ import pytest
 
 from gaitcheck.clean import clean_series
 from gaitcheck.events import Events, detect_frontal_events, detect_side_events
-from gaitcheck.metrics.steps import build_steps
+from gaitcheck.metrics.steps import build_steps, cadence_spm
 from gaitcheck.synthetic import SyntheticRun, generate
 
 SIDES = ("left", "right")
@@ -154,4 +154,5 @@ def test_frontal_events(view: str, fps: float) -> None:
         assert found.size >= det.size - 1
         assert np.abs(_nearest_offsets(_all_true_to(run, side), found)).max() <= 0.040
     steps = build_steps(ev)
-    assert 60.0 / np.median(steps.step_time_s[steps.valid]) == pytest.approx(170.0, rel=0.02)
+    # The reported cadence (steps over elapsed time): a per-foot timing bias cancels in it.
+    assert cadence_spm(steps)[0] == pytest.approx(170.0, rel=0.01)

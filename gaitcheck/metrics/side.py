@@ -47,7 +47,8 @@ def strike_class(foot_angle: Array) -> NDArray[np.str_]:
 
 
 def side_step_metrics(
-    xy: Array, time_s: Array, steps: StepTable, facing: int, leg_px: float
+    xy: Array, time_s: Array, steps: StepTable, facing: int, leg_px: float,
+    xy_at_contact: Array | None = None,
 ) -> dict[str, Array]:
     """Per-step sagittal metrics.
 
@@ -61,6 +62,11 @@ def side_step_metrics(
         +1 facing image-right, -1 image-left.
     leg_px : float
         Leg length in pixels (normaliser).
+    xy_at_contact : ndarray, shape (n_frames, 33, 2), optional
+        Landmarks to read the contact values from. Contact is an abrupt event: a low-pass
+        filter blends the landing pose with the frames after it (the knee bends at ~500 deg/s
+        right after contact), so the unfiltered, outlier-cleaned landmarks are preferred there.
+        Defaults to ``xy``.
 
     Returns
     -------
@@ -75,7 +81,7 @@ def side_step_metrics(
         "trunk_lean_deg", "vertical_oscillation_pct_leg", "contact_time_ms")}
     if n == 0:
         return out
-    at_ic = interp_at(steps.ic_time_s, time_s, xy)  # (n_steps, 33, 2)
+    at_ic = interp_at(steps.ic_time_s, time_s, xy if xy_at_contact is None else xy_at_contact)
     hipmid = 0.5 * (at_ic[:, LEFT_HIP] + at_ic[:, RIGHT_HIP])
     for side in ("left", "right"):
         m = steps.foot == side

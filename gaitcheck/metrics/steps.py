@@ -84,7 +84,9 @@ def cadence_spm(steps: StepTable) -> tuple[float, float, dict[str, float]]:
     """Cadence in steps/min from valid steps.
 
     The overall value is steps counted over elapsed time (60 * n / sum of step times), which
-    equals 60 / mean step time; per foot it uses the steps that foot starts.
+    equals 60 / mean step time. Per foot it is 120 / mean stride time of that foot (IC to its
+    next IC): a constant timing bias of one foot's contacts cancels there, while per-foot step
+    times would split it into a false asymmetry.
 
     Returns
     -------
@@ -100,7 +102,10 @@ def cadence_spm(steps: StepTable) -> tuple[float, float, dict[str, float]]:
     value = 60.0 * st.size / st.sum()
     sd = float(np.std(60.0 / st, ddof=1)) if st.size > 1 else float("nan")
     per = {}
+    # Two consecutive valid steps starting at this foot's IC make one stride.
+    stride_ok = v[:-1] & v[1:]
+    stride_s = steps.step_time_s[:-1] + steps.step_time_s[1:]
     for side in ("left", "right"):
-        m = v & (steps.foot == side)
-        per[side] = 60.0 * m.sum() / steps.step_time_s[m].sum() if m.any() else float("nan")
+        m = stride_ok & (steps.foot[:-1] == side)
+        per[side] = 120.0 * m.sum() / stride_s[m].sum() if m.any() else float("nan")
     return float(value), sd, per
