@@ -175,6 +175,7 @@ def analyze_pose(
     xy = cleaned.xy_px
     time_s = series.time_s
     vres = detect_view(xy, cleaned.visibility)
+    detected = vres
     if forced is not None:
         vres = ViewResult(forced, 1.0, facing_of(forced), "user")
     side_view = vres.label.startswith("side")
@@ -201,6 +202,13 @@ def analyze_pose(
 
     quality, reasons, near = _quality(series, cleaned.visibility, xy, cleaned, vres, steps)
     quality["event_method"] = events.method
+    if vres.source == "user" and detected.label != vres.label and detected.confidence >= 0.5:
+        reasons.append(f"the view was set to {vres.label} but the video looks like "
+                       f"{detected.label}")
+        quality["notes"].append(
+            f"The view was set to {vres.label}, but the landmarks look like a {detected.label} "
+            f"view (confidence {detected.confidence:.2f}); check --view."
+        )
     if events.method == "frontal-pelvis":
         reasons.append("contacts estimated from the pelvis rhythm (feet too small or hidden)")
         quality["notes"].append(
