@@ -142,11 +142,43 @@ def detect_side_events(
         swing_ends = _extrema(rel, min_stride)
         # ... then contact: the heel's forward velocity falls to the sliding frame's velocity.
         ic_i = _contacts_after(v_sharp[:, heel], swing_ends, frame_v, min_stride)
+        ic_i = _add_edge_contacts(ic_i, v_sharp[:, heel], rel, frame_v)
         flex = flexion_deg(xy[:, hip], xy[:, knee], xy[:, ankle])
         to_i = _knee_extension_peaks(flex, ic_i)
         ic[side] = _index_to_time(ic_i, time_s)
         to[side] = np.where(np.isfinite(to_i), _index_to_time(np.nan_to_num(to_i), time_s), np.nan)
     return _finish(ic, to, time_s, g, "side-horizontal")
+
+
+def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array:
+    """Add a contact in the first or last part-stride of the clip, where a swing's extreme has
+    too little signal after (or before) it to stand out as a peak.
+
+    A clip edge longer than 80 % of the median stride must hold a contact; it is accepted where
+    the heel's speed falls through ``level`` while the heel is in the front third of its range
+    relative to the hips.
+    """
+    if ic_i.size < 2:
+        return ic_i
+    stride = float(np.median(np.diff(ic_i)))
+    n = v.size
+    lo, hi = np.nanpercentile(rel, [5, 95])
+    front = rel > lo + 2.0 / 3.0 * (hi - lo)
+    d = v - level
+    down = np.flatnonzero((d[:-1] > 0) & (d[1:] <= 0) & (front[:-1] | front[1:]))
+    extra = []
+    if ic_i[0] > 0.8 * stride:
+        head = down[down + 1 < ic_i[0] - 0.5 * stride]
+        if head.size:
+            extra.append(head[-1])
+    if n - 1 - ic_i[-1] > 0.8 * stride:
+        tail = down[down > ic_i[-1] + 0.5 * stride]
+        if tail.size:
+            extra.append(tail[0])
+    if not extra:
+        return ic_i
+    e = np.array(extra)
+    return np.sort(np.concatenate([ic_i, e + d[e] / (d[e] - d[e + 1])]))
 
 
 def _travel_direction(xy: Array, time_s: Array, facing: int) -> Array:
