@@ -177,6 +177,8 @@ def _add_demo(sub: Any) -> None:
                        "(side view) and write the full report, without an overlay video.")
     add_analysis_options(p)
     p.add_argument("--config", metavar="FILE", help="TOML settings file")
+    p.add_argument("-q", "--quiet", action="store_true", help="accepted for symmetry with "
+                   "analyze (the demo shows no progress bar)")
     p.set_defaults(func=cmd_demo)
 
 
