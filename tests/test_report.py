@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,18 @@ def test_end_to_end_synthetic_runner(tmp_path: Path) -> None:
     rear = synthetic.generate(duration_s=6.0, view="rear")
     b = analysis_mod.analyze_pose(rear.series).to_dict()
     assert [f for f in evaluate(b) if f["kind"] != "unreliable"] == []
+
+
+def test_shared_advice_is_spelled_out_once() -> None:
+    """Overstriding and a reaching shin share their form cues: the second finding refers back
+    to the first instead of repeating the same paragraphs."""
+    analysis = _overstrider()
+    findings = evaluate(analysis)
+    firm = [f for f in findings if f.get("form_cues")]
+    assert len(firm) >= 2
+    shared = {c["text"] for c in firm[0]["form_cues"]} & {c["text"] for c in firm[1]["form_cues"]}
+    assert shared, "the fixture should produce two findings with a common cue"
+    html = render_html(analysis, findings)
+    for text in shared:
+        assert html.count(escape(text)) == 1
+    assert f"as in finding {firm[0]['rank']}" in html

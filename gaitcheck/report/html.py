@@ -86,7 +86,10 @@ def _img_tag(path: Path, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
 
 
-def _finding_html(f: dict[str, Any]) -> str:
+def _finding_html(f: dict[str, Any], seen: dict[str, Any] | None = None) -> str:
+    """One finding card. ``seen`` maps advice ids already shown to the rank that showed them, so
+    a cue or exercise shared by several findings is spelled out once and referred to after."""
+    seen = {} if seen is None else seen
     sev = str(f.get("severity", "info"))
     conf = (f.get("confidence") or {}).get("level", "")
     head = (
@@ -105,16 +108,28 @@ def _finding_html(f: dict[str, Any]) -> str:
         )
     if f.get("note"):
         parts.append(f'<p class="muted">{escape(str(f["note"]))}</p>')
+    rank = f.get("rank", "")
+
+    def again(key: str, label: str) -> str | None:
+        first = seen.get(key)
+        if first is None:
+            seen[key] = rank
+            return None
+        return f'<li class="muted"><strong>{escape(label)}</strong>: as in finding {first}.</li>'
+
     cues = f.get("form_cues") or []
     if cues:
         items = "".join(
-            f"<li><strong>{escape(c['title'])}.</strong> {escape(c['text'])}</li>" for c in cues
+            again(f"cue:{c.get('id', c['title'])}", c["title"])
+            or f"<li><strong>{escape(c['title'])}.</strong> {escape(c['text'])}</li>"
+            for c in cues
         )
         parts.append(f"<p><strong>What to try while running</strong></p><ul>{items}</ul>")
     exercises = f.get("exercises") or []
     if exercises:
         items = "".join(
-            f"<li><strong>{escape(e['name'])}</strong>: {escape(e['dose'])}. "
+            again(f"ex:{e.get('id', e['name'])}", e["name"])
+            or f"<li><strong>{escape(e['name'])}</strong>: {escape(e['dose'])}. "
             f"<em>Progression:</em> {escape(e['progression'])}</li>"
             for e in exercises
         )
@@ -338,7 +353,8 @@ def render_html(
             f"<p>{escape(block['text'])}</p><ul>{flags}</ul></section>"
         )
 
-    body = "".join(_finding_html(f) for f in shown + notes)
+    seen: dict[str, Any] = {}
+    body = "".join(_finding_html(f, seen) for f in shown + notes)
     if not body:
         body = "<p>No findings: every judged measure was within its typical range.</p>"
     sec.append(f'<section id="findings"><h2>Findings, most important first</h2>{body}</section>')
