@@ -260,11 +260,19 @@ def hampel(
     head = 2 * flat[:1] - flat[half_window:0:-1]
     tail = 2 * flat[-1:] - flat[-2 : -half_window - 2 : -1]
     padded = np.concatenate([head, flat, tail])
-    win = sliding_window_view(padded, 2 * half_window + 1, axis=0)  # (n, k, w)
+    win = sliding_window_view(padded, 2 * half_window + 1, axis=0)  # (n, k, w), a view
+    med = np.empty_like(flat)
+    mad = np.empty_like(flat)
+    # A few columns at a time: nanmedian copies its windows, which for a long clip with all 66
+    # coordinates at once would take gigabytes.
+    step = 8
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows are expected
-        med = np.nanmedian(win, axis=-1)
-        mad = 1.4826 * np.nanmedian(np.abs(win - med[..., None]), axis=-1)
+        for c in range(0, flat.shape[1], step):
+            w = win[:, c : c + step]
+            m = np.nanmedian(w, axis=-1)
+            med[:, c : c + step] = m
+            mad[:, c : c + step] = 1.4826 * np.nanmedian(np.abs(w - m[..., None]), axis=-1)
     bad = np.abs(flat - med) > n_sigma * np.maximum(mad, floor)
     bad &= np.isfinite(flat)
     out = flat.copy()
