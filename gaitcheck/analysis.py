@@ -287,9 +287,20 @@ def analyze_pose(
         "events": _events_block(events, series),
         "steps": _steps_block(steps, per_step, series, side_view),
         "metrics": metrics,
-        "cycle_curves": cycle_curves(xy, time_s, events, vres.label, vres.facing, cfg.events),
+        "cycle_curves": _flag_far_leg(
+            cycle_curves(xy, time_s, events, vres.label, vres.facing, cfg.events), near),
     }
     return Analysis(_clean_json(data), cleaned_xy_px=xy)
+
+
+def _flag_far_leg(curves: dict[str, Any], near: str | None) -> dict[str, Any]:
+    """Mark the far leg's curves on a side view (partly hidden, so less reliable)."""
+    if near is not None:
+        far = "right" if near == "left" else "left"
+        for block in curves.values():
+            if isinstance(block.get(far), dict):
+                block[far]["far_leg"] = True
+    return curves
 
 
 def _name(series: PoseSeries) -> str:

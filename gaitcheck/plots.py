@@ -108,7 +108,9 @@ def plot_cycle_curve(
         color = SIDE_COLORS[side]
         n = data.get("n_cycles")
         label = f"{side} (n={n})" if n is not None else side
-        ax.plot(pct, mean, color=color, lw=2, label=label)
+        if data.get("far_leg"):
+            label += ", far leg: less reliable"
+        ax.plot(pct, mean, color=color, lw=2, label=label, ls="--" if data.get("far_leg") else "-")
         ax.fill_between(pct, mean - sd, mean + sd, color=color, alpha=0.18, lw=0)
         to = data.get("toe_off_pct")
         if to is not None and np.isfinite(to):
