@@ -24,6 +24,7 @@ from .clean import clean_series
 from .config import Config
 from .errors import AnalysisError
 from .events import Events, detect_frontal_events, detect_pelvis_events, detect_side_events
+from .geometry import nearest_sample
 from .landmarks import LEG, SIDES
 from .metrics.cycles import cycle_curves
 from .metrics.frontal import frontal_step_metrics
@@ -411,11 +412,8 @@ def _video_block(series: PoseSeries) -> dict[str, Any]:
 
 def _frame_of(series: PoseSeries, t: Array) -> NDArray[np.int64]:
     """Decode index of the frame nearest each time."""
-    ts = series.time_s
-    i = np.clip(np.searchsorted(ts, t), 1, len(ts) - 1)
-    i = np.where(np.abs(t - ts[i - 1]) <= np.abs(ts[i] - t), i - 1, i)
     assert series.frame_index is not None
-    return np.asarray(series.frame_index[i])
+    return np.asarray(series.frame_index[nearest_sample(series.time_s, t)])
 
 
 def _events_block(events: Events, series: PoseSeries) -> list[dict[str, Any]]:

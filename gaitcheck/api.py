@@ -75,7 +75,7 @@ def write_outputs(
     dict of str -> Path
     """
     from .findings import RunnerContext, evaluate
-    from .report import make_key_frames, write_report
+    from .report import write_report
 
     cfg = config or Config()
     out = Path(out_dir)
@@ -89,7 +89,7 @@ def write_outputs(
         series = series.with_arrays(xy_px=analysis.cleaned_xy_px)
     key_frames = None
     if video_path is not None and series is not None and cfg.report.plots:
-        key_frames = _key_frames(full.data, series, video_path, make_key_frames)
+        key_frames = _key_frames(full.data, series, video_path)
     written.update(write_report(full.data, out, findings=findings, context=context,
                                 key_frames=key_frames, plots=cfg.report.plots))
     if video_path is not None and series is not None and cfg.report.overlay:
@@ -100,10 +100,9 @@ def write_outputs(
     return written
 
 
-def _key_frames(data: dict[str, Any], series: PoseSeries, video_path: str | Path,
-                make: Any) -> Any:
+def _key_frames(data: dict[str, Any], series: PoseSeries, video_path: str | Path) -> Any:
     """Decode the contact frames the key-frame strip needs."""
-    from .report import key_frame_steps
+    from .report import key_frame_steps, make_key_frames
     from .video import read_frames
 
     wanted = sorted({int(s["ic_frame"]) for s in key_frame_steps(data)})
@@ -113,4 +112,4 @@ def _key_frames(data: dict[str, Any], series: PoseSeries, video_path: str | Path
     assert series.frame_index is not None
     row_of = {int(f): i for i, f in enumerate(series.frame_index.tolist())}
     xy = {f: series.xy_px[row_of[f]] for f in wanted if f in row_of}
-    return make(data, frames, xy)
+    return make_key_frames(data, frames, xy)

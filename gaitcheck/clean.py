@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 
 from .config import CleanConfig
-from .landmarks import LEFT_HIP, LR_PAIRS, RIGHT_HIP
+from .landmarks import LEFT_HIP, LR_PAIRS
 from .series import PoseSeries
 
 Array = NDArray[np.float64]
@@ -409,8 +409,3 @@ def lowpass(xy: Array, fps: float, cutoff_hz: float, order: int) -> Array:
         out[:, finite_cols] = sosfiltfilt(sos, bridged[:, finite_cols], axis=0)
     out[~np.isfinite(flat)] = np.nan
     return out.reshape(xy.shape)
-
-
-def midpoint(xy: Array, a: int = LEFT_HIP, b: int = RIGHT_HIP) -> Array:
-    """Midpoint of landmarks ``a`` and ``b``; shape (n_frames, 2)."""
-    return 0.5 * (xy[:, a] + xy[:, b])

@@ -23,7 +23,7 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.signal import find_peaks
 
 from .config import EventConfig
-from .geometry import flexion_deg
+from .geometry import flexion_deg, leg_length_series, nearest_sample
 from .landmarks import LEG, SIDES
 
 Array = NDArray[np.float64]
@@ -335,11 +335,8 @@ def detect_frontal_events(
         ground = maximum_filter1d(np.nan_to_num(lowest, nan=-1e9), size=win, mode="nearest")
         ground[ground < -1e8] = np.nan
         # Both legs, so mirroring the image (left <-> right) changes nothing.
-        leg = 0.5 * sum(
-            np.linalg.norm(xy[:, h] - xy[:, k], axis=-1)
-            + np.linalg.norm(xy[:, k] - xy[:, a], axis=-1)
-            for h, k, a, _, _ in LEG.values()
-        )
+        leg = 0.5 * (leg_length_series(xy, *LEG["left"][:3])
+                     + leg_length_series(xy, *LEG["right"][:3]))
         leg_t = _smooth_nan(leg, max(1, int(round(1.0 / dt))))
     # A band of 2.5 % of the (apparent) leg length above the ground line finds each landing;
     # the exact moment is then refined from the foot's vertical velocity.
@@ -504,17 +501,13 @@ def _smooth_nan(values: Array, size: int) -> Array:
 def _finish(
     ic: dict[str, Array], to: dict[str, Array], time_s: Array, g: float, method: str
 ) -> Events:
-    def nearest(t: Array) -> NDArray[np.int64]:
-        if t.size == 0:
-            return np.array([], dtype=np.int64)
-        i = np.clip(np.searchsorted(time_s, t), 1, len(time_s) - 1)
-        left_closer = (t - time_s[i - 1]) <= (time_s[i] - t)
-        return np.where(left_closer, i - 1, i).astype(np.int64)
-
-    to_frame = {s: np.where(np.isfinite(to[s]), nearest(np.nan_to_num(to[s])), -1) for s in to}
+    to_frame = {
+        s: np.where(np.isfinite(to[s]), nearest_sample(time_s, np.nan_to_num(to[s])), -1)
+        for s in to
+    }
     return Events(
         ic_time_s=ic, to_time_s=to,
-        ic_frame={s: nearest(ic[s]) for s in ic},
+        ic_frame={s: nearest_sample(time_s, ic[s]) for s in ic},
         to_frame={s: v.astype(np.int64) for s, v in to_frame.items()},
         ground_velocity_px_s=g, method=method,
     )

@@ -85,6 +85,42 @@ def segment_length(a: Array, b: Array) -> Array:
     return np.asarray(np.hypot(*(b - a).T).T)
 
 
+def leg_length_series(xy: Array, hip: int, knee: int, ankle: int) -> Array:
+    """Thigh plus shank length per frame, in pixels.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, 33, 2)
+    hip, knee, ankle : int
+        Landmark indices of one leg.
+
+    Returns
+    -------
+    ndarray, shape (n_frames,)
+    """
+    return segment_length(xy[:, hip], xy[:, knee]) + segment_length(xy[:, knee], xy[:, ankle])
+
+
+def nearest_sample(time_s: Array, times_s: Array) -> NDArray[np.int64]:
+    """Index of the sample nearest each time (ties go to the earlier sample).
+
+    Parameters
+    ----------
+    time_s : ndarray, shape (n,), increasing
+    times_s : ndarray, shape (m,)
+
+    Returns
+    -------
+    ndarray of int, shape (m,)
+    """
+    times_s = np.asarray(times_s, dtype=float)
+    if times_s.size == 0:
+        return np.array([], dtype=np.int64)
+    i = np.clip(np.searchsorted(time_s, times_s), 1, len(time_s) - 1)
+    left_closer = (times_s - time_s[i - 1]) <= (time_s[i] - times_s)
+    return np.where(left_closer, i - 1, i).astype(np.int64)
+
+
 def foot_angle_deg(heel: Array, toe: Array, facing: float) -> Array:
     """Heel->toe angle to the image horizontal, + when the toe is above the heel.
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from .geometry import leg_length_series
 from .landmarks import (
     LEFT_ANKLE,
     LEFT_HEEL,
@@ -82,9 +83,7 @@ def detect_view(xy: Array, visibility: Array) -> ViewResult:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        leg = np.linalg.norm(xy[:, LEFT_HIP] - xy[:, LEFT_KNEE], axis=-1) + np.linalg.norm(
-            xy[:, LEFT_KNEE] - xy[:, LEFT_ANKLE], axis=-1
-        )
+        leg = leg_length_series(xy, LEFT_HIP, LEFT_KNEE, LEFT_ANKLE)
         hip_dx = xy[:, LEFT_HIP, 0] - xy[:, RIGHT_HIP, 0]
         sh_dx = xy[:, LEFT_SHOULDER, 0] - xy[:, RIGHT_SHOULDER, 0]
         width_ratio = 0.5 * (np.abs(hip_dx) + np.abs(sh_dx)) / leg

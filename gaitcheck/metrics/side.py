@@ -17,7 +17,7 @@ from ..geometry import (
     flexion_deg,
     foot_angle_deg,
     interp_at,
-    segment_length,
+    leg_length_series,
 )
 from ..landmarks import LEFT_HIP, LEFT_SHOULDER, LEG, RIGHT_HIP, RIGHT_SHOULDER
 from .steps import StepTable
@@ -35,8 +35,7 @@ def leg_length_px(xy: Array, near_leg: str) -> float:
     hip, knee, ankle, _, _ = LEG[near_leg]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        length = segment_length(xy[:, hip], xy[:, knee]) + segment_length(xy[:, knee], xy[:, ankle])
-        return float(np.nanmedian(length))
+        return float(np.nanmedian(leg_length_series(xy, hip, knee, ankle)))
 
 
 def strike_class(foot_angle: Array) -> NDArray[np.str_]:
