@@ -358,9 +358,13 @@ def _quality(
     if cleaned.swap_frames_repaired:
         notes.append(f"{cleaned.swap_frames_repaired} frames had the left and right legs mixed "
                      "up by the pose model and were relabelled.")
+    if cleaned.collapse_frames_repaired:
+        notes.append(f"{cleaned.collapse_frames_repaired} leg landmark positions had snapped onto "
+                     "the other leg and were replaced by interpolation.")
     quality = {
         "near_leg": near,
         "swap_frames_repaired": int(cleaned.swap_frames_repaired),
+        "collapse_frames_repaired": int(cleaned.collapse_frames_repaired),
         "gap_frames_filled": int(cleaned.gap_frames_filled),
         "outliers_removed": int(cleaned.outliers_removed),
         "camera_roll_deg": None if roll is None else round(roll, 2),
