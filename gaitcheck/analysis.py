@@ -203,6 +203,10 @@ def analyze_pose(
 
     quality, reasons, near = _quality(series, cleaned.visibility, xy, cleaned, vres, steps)
     quality["event_method"] = events.method
+    truncated = series.meta.get("truncated_video")
+    if isinstance(truncated, dict):
+        quality["truncated_video"] = truncated
+        quality["notes"].append(truncation_sentence(truncated))
     if vres.source == "user" and detected.label != vres.label and detected.confidence >= 0.5:
         reasons.append(f"the view was set to {vres.label} but the video looks like "
                        f"{detected.label}")
@@ -292,6 +296,13 @@ def analyze_pose(
             cycle_curves(xy, time_s, events, vres.label, vres.facing, cfg.events), near),
     }
     return Analysis(_clean_json(data), cleaned_xy_px=xy)
+
+
+def truncation_sentence(truncated: dict[str, Any]) -> str:
+    """The note for a video that ends before its announced length."""
+    return (f"The file ends at {truncated['ends_at_s']:.1f} s of {truncated['announced_s']:.1f} "
+            "s; it may be incomplete (an interrupted copy or download), so only that part was "
+            "analysed.")
 
 
 def _flag_far_leg(curves: dict[str, Any], near: str | None) -> dict[str, Any]:
