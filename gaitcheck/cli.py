@@ -24,6 +24,7 @@ from .errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     GaitcheckError,
+    GaitcheckWarning,
     Interrupted,
     write_crash_log,
 )
@@ -278,11 +279,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.showwarning = _show_warning
     with contextlib.suppress(ValueError):  # not in the main thread: keep the default
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            # gaitcheck's own warnings (a healed cache entry) are news for the user, shown
+            # once as one line, never turned into errors.
+            warnings.simplefilter("always", GaitcheckWarning)
+            warnings.showwarning = _show_warning
+            return int(args.func(args))
     except GaitcheckError as exc:
         print(f"gaitcheck: {exc}", file=sys.stderr)
         return exc.exit_code
