@@ -53,9 +53,6 @@ WALKING_MAX_CADENCE_SPM = 135.0
 RUNNING_MIN_CADENCE_SPM = 145.0
 # Repeated frames below this share are ordinary dropped-frame fill-ins (dropped silently).
 REPEATED_REASON_SHARE = 0.05
-# A series whose decoded frames fall short of the container's count by more than this share
-# (but not enough for the pose step to refuse it) is reported as truncated.
-TRUNCATED_SHARE = 0.02
 
 STEP_COLUMNS = (
     "index", "foot", "ic_frame", "ic_time_s", "to_frame", "to_time_s", "step_time_s",
@@ -216,6 +213,11 @@ def analyze_pose(
     quality, reasons, near = _quality(series, cleaned.visibility, xy, cleaned, vres, steps)
     quality["event_method"] = events.method
     quality["notes"][:0] = timing_notes
+    truncated = series.meta.get("truncated_video")
+    if isinstance(truncated, dict):
+        quality["truncated_video"] = truncated
+        quality["notes"].append(truncation_sentence(truncated))
+        found.append(reason("truncated_video", truncation_sentence(truncated)))
     mismatch = (vres.source == "user" and detected.confidence >= 0.4
                 and detected.label != vres.label)
     if mismatch:
@@ -499,7 +501,7 @@ def _take(series: PoseSeries, rows: NDArray[np.int64]) -> PoseSeries:
 
 
 def _provenance_reasons(series: PoseSeries) -> list[dict[str, str]]:
-    """Reasons known from the pose step: orientation, several people, a truncated file."""
+    """Reasons known from the pose step: orientation, several people."""
     meta = series.meta
     out: list[dict[str, str]] = []
     turn = int(meta.get("turn_deg") or 0)
@@ -518,17 +520,14 @@ def _provenance_reasons(series: PoseSeries) -> list[dict[str, str]]:
             "most central one) through the clip. Film the runner alone if another person was "
             "measured by mistake.",
         ))
-    nominal = int(meta.get("n_frames_nominal") or 0)
-    if nominal and meta.get("end_s") is None and series.frame_index is not None \
-            and series.frame_index.size:
-        decoded = int(series.frame_index[-1]) + 1
-        if decoded < (1 - TRUNCATED_SHARE) * nominal:
-            out.append(reason(
-                "truncated_video",
-                f"The file stops decoding after {decoded} of its {nominal} frames (truncated "
-                "or damaged); only the decoded part was measured.",
-            ))
     return out
+
+
+def truncation_sentence(truncated: dict[str, Any]) -> str:
+    """The note for a video that ends before its announced length."""
+    return (f"The file ends at {truncated['ends_at_s']:.1f} s of {truncated['announced_s']:.1f} "
+            "s; it may be incomplete (an interrupted copy or download), so only that part was "
+            "analysed.")
 
 
 def _flag_far_leg(curves: dict[str, Any], near: str | None) -> dict[str, Any]:
@@ -595,9 +594,13 @@ def _quality(
     if cleaned.swap_frames_repaired:
         notes.append(f"{cleaned.swap_frames_repaired} frames had the left and right legs mixed "
                      "up by the pose model and were relabelled.")
+    if cleaned.collapse_frames_repaired:
+        notes.append(f"{cleaned.collapse_frames_repaired} leg landmark positions had snapped onto "
+                     "the other leg and were replaced by interpolation.")
     quality = {
         "near_leg": near,
         "swap_frames_repaired": int(cleaned.swap_frames_repaired),
+        "collapse_frames_repaired": int(cleaned.collapse_frames_repaired),
         "gap_frames_filled": int(cleaned.gap_frames_filled),
         "outliers_removed": int(cleaned.outliers_removed),
         "camera_roll_deg": None if roll is None else round(roll, 2),

@@ -16,10 +16,23 @@ from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 
 from .config import CleanConfig
-from .landmarks import LEFT_HIP, LR_PAIRS
+from .geometry import leg_length_series
+from .landmarks import LEFT_HIP, LEG, LR_PAIRS, SIDES
 from .series import PoseSeries
 
 Array = NDArray[np.float64]
+
+# Leg landmarks that can collapse onto the other leg's (knees, ankles, heels, toes): (left, right).
+_LEG_PAIRS: tuple[tuple[int, int], ...] = ((25, 26), (27, 28), (29, 30), (31, 32))
+# Two landmarks closer than this share of the leg length sit on top of each other (MediaPipe's
+# frame-to-frame jitter of a foot point is about 1-2 % of the leg, so 10 % is well above it).
+COLLAPSE_CLOSE_LEG = 0.10
+# A real foot path over a collapse-long stretch (<= 0.1 s) stays within about 0.15 leg of the
+# chord between its ends (peak swing-foot acceleration ~100 m/s^2, a t^2 / 8 = 0.125 m on a
+# ~0.85 m leg); a point that leaves the chord by more than 0.25 leg did not get there by moving.
+COLLAPSE_JUMP_LEG = 0.25
+# Longest collapse repaired: the glitches seen last 1-3 frames at 30 fps.
+COLLAPSE_MAX_S = 0.1
 
 # Landmark groups whose left/right labels MediaPipe swaps as a unit on side views.
 _SWAP_GROUPS: tuple[tuple[int, ...], ...] = (
@@ -46,6 +59,9 @@ class CleanResult:
         Visibility after swap repair (follows the landmark identity).
     swap_frames_repaired : int
         Frames in which some left/right group was exchanged back.
+    collapse_frames_repaired : int
+        Landmark-frames in which a leg point had snapped onto the other leg's and was replaced
+        by interpolation (see :func:`repair_collapses`).
     outliers_removed : int
         Landmark coordinates rejected by the Hampel filter.
     gap_frames_filled : int
@@ -59,6 +75,7 @@ class CleanResult:
     swap_frames_repaired: int
     outliers_removed: int
     gap_frames_filled: int
+    collapse_frames_repaired: int = 0
 
 
 def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> CleanResult:
@@ -83,6 +100,7 @@ def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> Clean
         xy, vis, n_swapped = repair_swaps(xy, vis, series.fps)
 
     fps = series.fps
+    xy, n_collapsed = repair_collapses(xy, fps)
     half = max(1, int(round(cfg.hampel_window_s * fps)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -98,7 +116,64 @@ def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> Clean
     return CleanResult(
         xy_px=xy, raw_xy_px=raw, event_xy_px=sharp, visibility=vis,
         swap_frames_repaired=n_swapped, outliers_removed=n_out, gap_frames_filled=n_filled,
+        collapse_frames_repaired=n_collapsed,
     )
+
+
+def repair_collapses(xy: Array, fps: float, max_s: float = COLLAPSE_MAX_S) -> tuple[Array, int]:
+    """Blank leg points that snap onto the other leg's for a few frames.
+
+    On side views MediaPipe sometimes puts the near leg's ankle, heel or toe (or knee) on top of
+    the far leg's for one to three frames, then back. Unlike the two legs passing each other,
+    which they do smoothly at every midstance, the collapsed point leaves its own path: over
+    the run where the pair sits together (closer than ``COLLAPSE_CLOSE_LEG`` leg lengths), the
+    point that strays more than ``COLLAPSE_JUMP_LEG`` leg lengths from the chord between the
+    frames bordering the run, while its partner stays near its own chord, is the collapsed
+    one. Its samples in the run become NaN, to be filled by the gap filler.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, 33, 2)
+    fps : float
+        Real frame rate.
+    max_s : float
+        Longest run repaired, seconds.
+
+    Returns
+    -------
+    xy : ndarray, shape (n_frames, 33, 2)
+        A copy with collapsed samples set to NaN.
+    n_repaired : int
+        Landmark-frames blanked.
+    """
+    xy = xy.copy()
+    n = xy.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        leg_px = float(np.nanmedian(np.concatenate(
+            [leg_length_series(xy, *LEG[side][:3]) for side in SIDES])))
+    if n < 4 or not np.isfinite(leg_px):
+        return xy, 0
+    max_run = max(1, int(round(max_s * fps)))
+    n_repaired = 0
+    for a, b in _LEG_PAIRS:
+        close = np.linalg.norm(xy[:, a] - xy[:, b], axis=-1) < COLLAPSE_CLOSE_LEG * leg_px
+        edges = np.diff(np.concatenate([[0], close.astype(np.int8), [0]]))
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        keep = (stops - starts <= max_run) & (starts > 0) & (stops < n)
+        # One iteration per close run (a few per stride), not per frame.
+        for s0, s1 in zip(starts[keep], stops[keep], strict=True):
+            w = (np.arange(s0, s1) - (s0 - 1)) / (s1 - (s0 - 1))
+            dev = []
+            for k in (a, b):
+                chord = xy[s0 - 1, k] + w[:, None] * (xy[s1, k] - xy[s0 - 1, k])
+                dev.append(float(np.nanmax(np.linalg.norm(xy[s0:s1, k] - chord, axis=-1),
+                                           initial=0.0)))
+            worst = int(np.argmax(dev))
+            if dev[worst] > COLLAPSE_JUMP_LEG * leg_px and dev[1 - worst] < 0.5 * dev[worst]:
+                xy[s0:s1, (a, b)[worst]] = np.nan
+                n_repaired += s1 - s0
+    return xy, n_repaired
 
 
 def repair_swaps(

@@ -10,14 +10,23 @@ by every command that reads a video (``--config``, ``--model``, ``--capture-fps`
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .config import Config, load_config
-from .errors import GaitcheckError
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    GaitcheckError,
+    Interrupted,
+    write_crash_log,
+)
 
 
 def add_video_options(p: argparse.ArgumentParser) -> None:
@@ -85,14 +94,22 @@ def pose_summary(series: Any, written: Sequence[Path]) -> str:
 
 def cmd_pose(args: argparse.Namespace) -> int:
     """``gaitcheck pose VIDEO -o OUT_DIR``."""
-    from .pose import load_or_extract, save_outputs
+    from .api import pose_video_to_dir
 
     cfg = config_from_args(args)
-    series = load_or_extract(args.video, cfg, args.out, progress=not args.quiet,
-                             cache=cfg.pose.use_cache)
-    written = save_outputs(series, args.out, trc=args.trc)
+    series, written = pose_video_to_dir(args.video, args.out, cfg, trc=args.trc,
+                                        progress=not args.quiet)
     print(pose_summary(series, written))
+    warn_truncated(series.meta.get("truncated_video"))
     return 0
+
+
+def warn_truncated(truncated: Any) -> None:
+    """Tell the user on stderr that the video ends before its announced length."""
+    if isinstance(truncated, dict):
+        from .analysis import truncation_sentence
+
+        print(f"gaitcheck: warning: {truncation_sentence(truncated)}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------- analyze
@@ -166,12 +183,11 @@ def metrics_table(data: dict[str, Any]) -> str:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """``gaitcheck analyze VIDEO -o OUT_DIR``."""
-    from .api import analyze_video, write_outputs
+    from .api import analyze_video_to_dir
 
     cfg = config_from_args(args, **report_overrides(args))
-    analysis, series = analyze_video(args.video, cfg, args.out, progress=not args.quiet)
-    written = write_outputs(analysis, args.out, cfg, series=series, video_path=args.video,
-                            progress=not args.quiet)
+    analysis, written = analyze_video_to_dir(args.video, args.out, cfg, progress=not args.quiet)
+    warn_truncated(analysis.data["quality"].get("truncated_video"))
     print(analysis_summary(written, args.out))
     return 0
 
@@ -233,13 +249,17 @@ def _add_demo(sub: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     """``gaitcheck demo -o OUT_DIR``."""
     from .analysis import analyze_pose
-    from .api import write_outputs
+    from .api import check_inputs, write_outputs
+    from .outputs import output_set
     from .series import PoseSeries
 
     cfg = load_config(args.config, report_overrides(args))
+    check_inputs(None, cfg, args.out)
     series = PoseSeries.load(DEMO_SERIES)
     analysis = analyze_pose(series, cfg)
-    written = write_outputs(analysis, args.out, cfg)
+    with output_set(args.out, "demo") as oset:
+        staged = write_outputs(analysis, oset.staging, cfg)
+    written = {k: oset.final(v) for k, v in staged.items()}
     print(analysis_summary(written, args.out))
     return 0
 
@@ -286,18 +306,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    """Warnings as one 'gaitcheck: warning: ...' line (no source location)."""
+    print(f"gaitcheck: warning: {message}", file=sys.stderr)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Interrupted()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: run a subcommand; user errors become one line on stderr and exit code 2."""
+    """Entry point: run a subcommand under the error contract (README, "Exit codes").
+
+    0 done; 2 bad input (one sentence naming the problem and the fix); 130 interrupted
+    (Ctrl-C or SIGTERM; outputs stay as they were); 1 internal error (one line plus the path
+    of a log file holding the traceback).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    warnings.showwarning = _show_warning
+    with contextlib.suppress(ValueError):  # not in the main thread: keep the default
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(args.func(args))
     except GaitcheckError as exc:
         print(f"gaitcheck: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("gaitcheck: interrupted.", file=sys.stderr)
-        return 130
+        print("gaitcheck: interrupted; the output folder keeps its previous results.",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: no traceback on screen, the full one in a log file
+        log = write_crash_log(exc, list(sys.argv if argv is None else argv))
+        where = f"details in {log}" if log else "no log could be written"
+        print(f"gaitcheck: internal error ({type(exc).__name__}); this is a bug, please report "
+              f"it with the log ({where}).", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

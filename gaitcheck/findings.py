@@ -25,6 +25,7 @@ from .confidence import LEVELS as CONFIDENCE_LEVELS
 from .confidence import cap, measurement_error, near_cutoff
 from .errors import ConfigError
 from .metrics.summary import FRONTAL_METRICS, METRICS, SIDE_METRICS
+from .rules_schema import check_rules_file
 
 SEVERITIES: tuple[str, ...] = ("info", "mild", "moderate", "marked")
 """Severity levels, least to most severe."""
@@ -530,6 +531,7 @@ def load_rules(path: str | Path | None = None) -> RulesTable:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Rules table {p} is not valid TOML ({exc}).") from None
+    check_rules_file(data, str(p))  # types first (one declarative layer), then meanings
     parsed = _parse_table(data, str(p), _advice_cached())
     metrics = {k: dict(v) for k, v in base.metrics.items()}
     for name, entry in parsed["metrics"].items():
