@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .batch import cli as batch_commands
 from .config import Config, load_config
 from .errors import (
     EXIT_INTERNAL,
@@ -293,6 +294,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- main
 SUBCOMMANDS: list[Callable[[Any], None]] = [_add_pose, _add_analyze, _add_demo, _add_compare]
+SUBCOMMANDS += batch_commands.COMMANDS  # batch, history, athletes
 
 
 def build_parser() -> argparse.ArgumentParser:
