@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _props import PROPERTY_SEED, property_examples
+
 from gaitcheck.config import Config
 from gaitcheck.series import PoseSeries
 
