@@ -354,14 +354,11 @@ def detect_frontal_events(
         on = np.nan_to_num(height_heel - tol, nan=np.inf) < 0
         starts = _crossings_down(np.nan_to_num(height_heel - tol, nan=1e9), 0.0)
         ends = _crossings_up(np.nan_to_num(height_toe - tol, nan=1e9), 0.0)
-        keep = []
-        for s in starts:
-            i = int(np.ceil(s))
-            # Most of the next min_stance frames on the ground: a single noisy frame above the
-            # band does not undo a landing.
-            if i + min_stance <= on.size and on[i : i + min_stance].mean() >= 0.75:
-                keep.append(s)
-        keep = _one_per_stance(np.asarray(keep), min_stance)
+        # Most of the next min_stance frames on the ground (a single noisy frame above the band
+        # does not undo a landing); a clip that ends sooner is judged on what it has.
+        held = [on[int(np.ceil(s)) : int(np.ceil(s)) + min_stance] for s in starts]
+        landed = np.array([h.size > 0 and h.mean() >= 0.75 for h in held], dtype=bool)
+        keep = _one_per_stance(starts[landed] if starts.size else starts, min_stance)
         # Contact: the heel stops descending (Fellin 2010: vertical heel velocity turns).
         ic_i = np.array([_landing(vy[:, heel], s, approach_n) for s in keep])
         ic_i = ic_i[np.isfinite(ic_i)] if ic_i.size else ic_i
