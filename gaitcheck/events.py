@@ -360,10 +360,10 @@ def detect_frontal_events(
         landed = np.array([h.size > 0 and h.mean() >= 0.75 for h in held], dtype=bool)
         keep = _one_per_stance(starts[landed] if starts.size else starts, min_stance)
         # Contact: the heel stops descending (Fellin 2010: vertical heel velocity turns).
-        ic_i = np.array([_landing(vy[:, heel], s, approach_n) for s in keep])
+        ic_i = np.array([_speed_edge(vy[:, heel], s, approach_n, +1) for s in keep])
         ic_i = ic_i[np.isfinite(ic_i)] if ic_i.size else ic_i
         # Toe-off: the toe starts rising, found backwards from where it leaves the band.
-        ends = np.array([_velocity_settles(-vy[:, toe], e, -1) for e in ends])
+        ends = np.array([_speed_edge(-vy[:, toe], e, approach_n, -1) for e in ends])
         ends = ends[np.isfinite(ends)] if ends.size else ends
         to_i = np.full(ic_i.shape, np.nan)
         if ends.size and ic_i.size:
@@ -458,38 +458,6 @@ def _dominant_period_s(signal: Array, dt: float, cfg: EventConfig) -> float:
     return float(1.0 / freq_hz[band][np.argmax(power[band])])
 
 
-def _velocity_settles(v: Array, at: float, direction: int, share: float = 0.5) -> float:
-    """Sub-frame index where a foot's speed ``v`` settles near zero, searching from ``at``.
-
-    ``direction=+1`` searches forward for the first sample where ``v`` has fallen to ``share``
-    of its value at ``at`` (a landing foot stops descending); ``direction=-1`` searches backward
-    for the last sample before ``at`` where it was that low (a foot about to lift off). The
-    foot stops abruptly; the low-pass filter turns that into a ramp centred on the true moment,
-    hence the default of half the speed.
-    Returns ``at`` itself when the speed is already low there, NaN when data are missing.
-    """
-    n = v.size
-    i = int(np.ceil(at)) if direction > 0 else int(np.floor(at))
-    if not 0 <= i < n or not np.isfinite(v[i]):
-        return float("nan")
-    ref = v[i]
-    if ref <= 0:
-        return float(at)
-    level = share * ref
-    steps = np.arange(i, n) if direction > 0 else np.arange(i, -1, -1)
-    seg = v[steps]
-    below = np.flatnonzero(~(seg > level))  # NaN counts as "stop searching"
-    if below.size == 0:
-        return float("nan")
-    k = int(below[0])
-    j = int(steps[k])
-    if not np.isfinite(v[j]):
-        return float("nan")
-    prev = int(steps[k - 1])
-    frac = (v[prev] - level) / (v[prev] - v[j])
-    return float(prev + direction * frac)
-
-
 # The landing heel's approach speed is read over this long before it enters the ground band.
 # It decelerates into the landing, so the median over a short window (not the peak) stands for
 # the speed at touchdown. Basis: on the synthetic runner at 30-240 fps, windows of 0.03-0.07 s
@@ -522,34 +490,40 @@ def _one_per_stance(starts: Array, min_stance: int) -> Array:
     return starts[keep]
 
 
-def _landing(v: Array, at: float, approach_n: int) -> float:
-    """Sub-frame index where a landing heel stops descending, searching from its band entry.
+def _speed_edge(v: Array, at: float, approach_n: int, direction: int) -> float:
+    """Sub-frame index where a foot's vertical speed ``v`` stops (landing) or starts (lift-off).
 
-    The heel arrives at its approach speed (median downward speed over the ``approach_n``
-    samples up to the entry) and stops within a sample; central differences and the event
-    low-pass turn that stop into a ramp centred on the true moment, so contact is where the
-    speed falls to half the approach speed. Measuring the approach before the entry matters at
-    30 fps, where the first sample in the band is often already on the ground.
+    ``direction=+1``, landing: ``at`` is where the heel entered the ground band; the heel
+    arrives at its approach speed (median of ``v`` over the ``approach_n`` samples up to
+    ``at``) and the contact is the first sample after the fastest of them where the speed has
+    fallen to half of it. ``direction=-1``, lift-off: ``at`` is where the toe left the band;
+    the departure speed is read over the ``approach_n`` samples after it and the search runs
+    backward. The foot stops (starts) within a sample; central differences and the event
+    low-pass turn that into a ramp centred on the true moment, hence half the speed. Reading
+    the speed outside the band matters at 30 fps, where the first sample inside it is often
+    already on the ground.
 
     Parameters
     ----------
     v : ndarray, shape (n_frames,)
-        Downward image velocity of the heel (px/s).
+        Speed toward the ground (landing) or away from it (lift-off), px/s.
     at : float
-        Sub-frame index where the heel entered the ground band.
+        Sub-frame index of the band crossing.
     approach_n : int
+    direction : int
+        +1 landing, -1 lift-off.
 
     Returns
     -------
     float
         Sub-frame index, NaN when data are missing.
     """
-    i = int(np.ceil(at))
     n = v.size
+    i = int(np.ceil(at)) if direction > 0 else int(np.floor(at))
     if not 0 <= i < n:
         return float("nan")
-    lo = max(0, i - approach_n)
-    seg = v[lo : i + 1]
+    lo, hi = (max(0, i - approach_n), i + 1) if direction > 0 else (i, min(n, i + approach_n + 1))
+    seg = v[lo:hi]
     if not np.isfinite(seg).any():
         return float("nan")
     ref = float(np.nanmedian(seg))
@@ -557,13 +531,16 @@ def _landing(v: Array, at: float, approach_n: int) -> float:
         return float(at)
     level = 0.5 * ref
     j0 = lo + int(np.nanargmax(seg))
-    below = np.flatnonzero(~(v[j0:] > level))  # NaN counts as "stop searching"
+    steps = np.arange(j0, n) if direction > 0 else np.arange(j0, -1, -1)
+    below = np.flatnonzero(~(v[steps] > level))  # NaN counts as "stop searching"
     if below.size == 0:
         return float("nan")
-    k = j0 + int(below[0])
-    if k == j0 or not np.isfinite(v[k]):
-        return float(k)
-    return float(k - 1 + (v[k - 1] - level) / (v[k - 1] - v[k]))
+    k = int(below[0])
+    j = int(steps[k])
+    if k == 0 or not np.isfinite(v[j]):
+        return float(j)
+    prev = int(steps[k - 1])
+    return float(prev + direction * (v[prev] - level) / (v[prev] - v[j]))
 
 
 def _smooth_nan(values: Array, size: int) -> Array:
