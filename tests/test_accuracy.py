@@ -46,7 +46,7 @@ IC_KEYS = {"overstride_pct_leg": "overstride_pct_leg", "shank_angle_ic_deg": "sh
            "knee_flexion_ic_deg": "knee_flexion_ic_deg", "foot_strike": "foot_angle_ic_deg"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _case(view: str, fps: float, runner: str) -> tuple[SyntheticRun, dict[str, Any]]:
     run = generate(RunnerParams(view=view, fps=fps, duration_s=8.0, **RUNNERS[runner]))
     return run, analyze_pose(run.series).to_dict()
