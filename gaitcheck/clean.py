@@ -78,6 +78,9 @@ def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> Clean
     vis = series.visibility.copy()
     xy[vis < cfg.min_visibility] = np.nan
 
+    repeats = pulldown_repeats(xy)
+    xy[repeats] = np.nan
+
     n_swapped = 0
     if cfg.repair_swaps:
         xy, vis, n_swapped = repair_swaps(xy, vis, series.fps)
@@ -99,6 +102,29 @@ def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> Clean
         xy_px=xy, raw_xy_px=raw, event_xy_px=sharp, visibility=vis,
         swap_frames_repaired=n_swapped, outliers_removed=n_out, gap_frames_filled=n_filled,
     )
+
+
+def pulldown_repeats(xy: Array) -> NDArray[np.bool_]:
+    """Frames that repeat the previous picture in a frame-rate conversion (prototype)."""
+    n = xy.shape[0]
+    mask = np.zeros(n, dtype=bool)
+    if n < 20:
+        return mask
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        move = np.nanmedian(np.linalg.norm(np.diff(xy, axis=0), axis=-1), axis=1)
+        move = np.concatenate([[np.nan], move])
+        ratio = move / (0.5 * (np.roll(move, 1) + np.roll(move, -1)))
+        for period in (5, 6):
+            for phase in range(period):
+                sel = np.zeros(n, dtype=bool)
+                sel[phase::period] = True
+                sel[[0, -1]] = False
+                hit = np.nanmean(ratio[sel] < 0.5)
+                other = np.nanmean(ratio[~sel] < 0.5)
+                if hit >= 0.6 and other <= 0.2:
+                    return sel
+    return mask
 
 
 def repair_swaps(

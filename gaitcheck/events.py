@@ -14,6 +14,7 @@ running ground line is used instead (Fellin 2010: vertical heel motion marks con
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -123,7 +124,7 @@ def detect_side_events(
     g = float(np.nanmedian(ground)) if np.isfinite(ground).any() else 0.0
     sw = float(np.nanmedian(swing)) if np.isfinite(swing).any() else 0.0
     if g < -0.1 * sw:
-        frame_v = 0.0  # the ground moves backward in the image (treadmill, panning camera)
+        frame_v = float(os.environ.get("GC_SHARE", "0")) * g  # treadmill
     else:
         # Overground, static camera: the foot arrives at about the body's speed and stops dead.
         # The low-pass filter turns that step into a ramp centred on the true stop, so the
@@ -132,10 +133,14 @@ def detect_side_events(
         approach = max(float(hip_v) - g, 0.2 * sw) if np.isfinite(hip_v) else 0.2 * sw
         frame_v = g + 0.5 * approach
     min_stride = max(1, int(round(2 * cfg.min_step_s / dt)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        leg_px = float(np.nanmedian(0.5 * (leg_length_series(xy, *LEG["left"][:3])
+                                           + leg_length_series(xy, *LEG["right"][:3]))))
     ic: dict[str, Array] = {}
     to: dict[str, Array] = {}
     for side in SIDES:
-        hip, knee, ankle, heel, _ = LEG[side]
+        hip, knee, ankle, heel, toe = LEG[side]
         # Strides from the heel's forward swing relative to the hips (local amplitude, so it
         # works whether the body travels across the image or stays on a treadmill) ...
         rel = fwd_x[:, heel] - 0.5 * (fwd_x[:, 23] + fwd_x[:, 24])
@@ -143,6 +148,14 @@ def detect_side_events(
         # ... then contact: the heel's forward velocity falls to the sliding frame's velocity.
         ic_i = _contacts_after(v_sharp[:, heel], swing_ends, frame_v, min_stride)
         ic_i = _add_edge_contacts(ic_i, v_sharp[:, heel], rel, frame_v)
+        if os.environ.get('GC_VERT'):
+            ic_i = _belt_level_contacts(ic_i, sharp[:, [heel, toe], 1], dt, leg_px)
+        if os.environ.get('GC_LVB'):
+            t_b = _contacts_after(v_sharp[:, heel], swing_ends, 0.7 * g if frame_v == 0 else frame_v, min_stride)
+            ic_i = _level_at_belt(ic_i, t_b, sharp[:, [heel, toe], 1], leg_px)
+        if os.environ.get('GC_ACC'):
+            ic_i = _impact_contacts(ic_i, facing_t[:, None] * sharp[:, [heel, toe], 0],
+                                    sharp[:, [heel, toe], 1], dt, leg_px)
         flex = flexion_deg(xy[:, hip], xy[:, knee], xy[:, ankle])
         to_i = _knee_extension_peaks(flex, ic_i)
         ic[side] = _index_to_time(ic_i, time_s)
@@ -179,6 +192,114 @@ def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array
         return ic_i
     e = np.array(extra)
     return np.sort(np.concatenate([ic_i, e + d[e] / (d[e] - d[e + 1])]))
+
+
+import os
+_MODE = os.environ.get("GC_MODE", "vel")
+_TOL = float(os.environ.get("GC_TOL", "0.02"))
+
+
+def _belt_level_contacts(t_h: Array, foot_y: Array, dt: float, leg_px: float) -> Array:
+    """Move each contact to the moment the foot reaches belt level (prototype)."""
+    n = foot_y.shape[0]
+    if t_h.size < 2 or not np.isfinite(leg_px):
+        return t_h
+    stride = float(np.median(np.diff(t_h)))
+    tol = _TOL * leg_px
+    vy = np.gradient(foot_y, axis=0)  # px/frame, + = down
+    out = t_h.copy()
+    before = int(np.ceil(float(os.environ.get("GC_BEFORE", "0.1")) / dt))
+    after = int(np.ceil(0.15 / dt))
+    for k, t in enumerate(t_h):
+        i0 = int(np.floor(t))
+        w_hi = min(n, int(np.ceil(t + 0.35 * stride)) + 1)
+        if w_hi - i0 < 3:
+            continue
+        level = np.nanpercentile(foot_y[i0:w_hi], 75, axis=0)
+        lo, hi = max(0, i0 - before), min(n, i0 + after + 1)
+        best = np.inf
+        for p in range(2):
+            v = vy[lo:hi, p]
+            if not np.isfinite(v).all():
+                continue
+            jm = int(np.argmax(v))
+            vmax = v[jm]
+            lev = 0.5 * vmax
+            start = max(jm, i0 - lo)
+            below = np.flatnonzero(v[start:] <= lev)
+            if below.size == 0:
+                continue
+            m = start + int(below[0])
+            if m > 0 and v[m - 1] > lev and m - 1 >= start - 1:
+                tt = lo + m - 1 + (v[m - 1] - lev) / (v[m - 1] - v[m])
+            else:
+                tt = float(lo + m)
+            tt = max(tt, t)
+            h = level[p] - np.interp(tt, np.arange(n), foot_y[:, p])
+            if h > tol:
+                continue
+            best = min(best, tt)
+        if np.isfinite(best):
+            out[k] = best
+    return out
+
+
+def _impact_contacts(t_h, fx, fy, dt, leg_px):
+    mode = os.environ.get("GC_ACC")
+    n = fx.shape[0]
+    ax = -np.gradient(np.gradient(fx, axis=0), axis=0)  # backward accel, px/frame^2
+    ay = -np.gradient(np.gradient(fy, axis=0), axis=0)  # upward accel (descent braking)
+    if mode == "x":
+        sig = np.nanmax(ax, axis=1)
+    elif mode == "xh":
+        sig = ax[:, 0]
+    elif mode == "y":
+        sig = np.nanmax(ay, axis=1)
+    else:
+        sig = np.nanmax(ax, axis=1) + np.nanmax(ay, axis=1)
+    out = t_h.copy()
+    lo_s = float(os.environ.get("GC_LO", "0.05"))
+    after = int(np.ceil(0.15 / dt))
+    for k, t in enumerate(t_h):
+        lo = max(1, int(np.floor(t - lo_s / dt)))
+        hi = min(n - 1, int(np.ceil(t)) + after)
+        seg = sig[lo:hi]
+        if seg.size < 3 or not np.isfinite(seg).any():
+            continue
+        j = lo + int(np.nanargmax(seg))
+        if 0 < j < n - 1 and np.isfinite(sig[j - 1 : j + 2]).all():
+            out[k] = _parabolic(sig, np.array([j]))[0]
+        else:
+            out[k] = j
+    return out
+
+
+def _level_at_belt(t_h, t_b, fy, leg_px):
+    tol = float(os.environ.get("GC_LVB")) * leg_px
+    n = fy.shape[0]
+    out = t_h.copy()
+    idx = np.arange(n)
+    for k, t in enumerate(t_h):
+        later = t_b[(t_b >= t) & (t_b < t + 8)]
+        if later.size == 0:
+            continue
+        tb = later[0]
+        lev = np.array([np.interp(tb, idx, fy[:, p]) for p in range(2)])
+        h = np.nanmin(lev[None, :] - fy, axis=1)
+        i0 = int(np.floor(t))
+        ht = np.interp(t, idx, h)
+        if ht <= tol:
+            continue
+        j = i0
+        while j + 1 < n and j + 1 <= tb and h[j + 1] > tol:
+            j += 1
+        if j + 1 >= n:
+            continue
+        a, b = (ht if j == i0 else h[j]), h[j + 1]
+        base = t if j == i0 else j
+        frac = (a - tol) / (a - b) if a != b else 0
+        out[k] = min(tb, base + frac * ((j + 1) - base))
+    return out
 
 
 def _travel_direction(xy: Array, time_s: Array, facing: int) -> Array:
