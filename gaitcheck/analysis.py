@@ -203,6 +203,7 @@ def analyze_pose(
 
     quality, reasons, near = _quality(series, cleaned.visibility, xy, cleaned, vres, steps)
     quality["event_method"] = events.method
+    quality["contacts_dropped"] = int(events.contacts_dropped)
     if vres.source == "user" and detected.label != vres.label and detected.confidence >= 0.5:
         reasons.append(f"the view was set to {vres.label} but the video looks like "
                        f"{detected.label}")

@@ -14,9 +14,8 @@ running ground line is used instead (Fellin 2010: vertical heel motion marks con
 
 from __future__ import annotations
 
-import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +27,21 @@ from .geometry import flexion_deg, leg_length_series, nearest_sample
 from .landmarks import LEG, SIDES
 
 Array = NDArray[np.float64]
+
+# Retracting runners land 30-70 ms after the foot's most forward point (issue 7, hand-marked
+# clips): the contact search starts this long before the hip-relative swing end.
+_CONTACT_LEAD_S = 0.07
+# An edge part-stride longer than this share of the median stride is searched for a contact:
+# shorter edges are mostly the part of a stride that contains no contact.
+_EDGE_STRIDE_SHARE = 0.8
+# Rhythm check (see _rhythm_check): steady running changes its step time by a few per cent from
+# step to step, so a step shorter than half the local median cannot be real, and one foot
+# landing twice within 1.5 median steps (a stride is two) means one of the two is spurious.
+_MIN_STEP_SHARE = 0.5
+_SAME_FOOT_STEP_SHARE = 1.5
+# The local median spans 4 steps either side (about 3 s of running at 160-180 steps/min), long
+# enough to be robust to one bad step, short enough to follow a change of pace.
+_RHYTHM_HALF_WINDOW = 4
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,9 @@ class Events:
         Image velocity of the stance foot (belt speed on a treadmill, ~0 overground), signed
         in the running direction (negative = backward).
     method : str
+    contacts_dropped : int
+        Contacts removed by the rhythm check (side views): they broke the alternation of the
+        feet or came impossibly soon after the previous contact.
     """
 
     ic_time_s: dict[str, Array]
@@ -52,6 +69,7 @@ class Events:
     to_frame: dict[str, NDArray[np.int64]]
     ground_velocity_px_s: float
     method: str
+    contacts_dropped: int = 0
 
 
 def _gradient(values: Array, time_s: Array) -> Array:
@@ -124,7 +142,7 @@ def detect_side_events(
     g = float(np.nanmedian(ground)) if np.isfinite(ground).any() else 0.0
     sw = float(np.nanmedian(swing)) if np.isfinite(swing).any() else 0.0
     if g < -0.1 * sw:
-        frame_v = float(os.environ.get("GC_SHARE", "0")) * g  # treadmill
+        frame_v = 0.0  # the ground moves backward in the image (treadmill, panning camera)
     else:
         # Overground, static camera: the foot arrives at about the body's speed and stops dead.
         # The low-pass filter turns that step into a ramp centred on the true stop, so the
@@ -133,43 +151,41 @@ def detect_side_events(
         approach = max(float(hip_v) - g, 0.2 * sw) if np.isfinite(hip_v) else 0.2 * sw
         frame_v = g + 0.5 * approach
     min_stride = max(1, int(round(2 * cfg.min_step_s / dt)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        leg_px = float(np.nanmedian(0.5 * (leg_length_series(xy, *LEG["left"][:3])
-                                           + leg_length_series(xy, *LEG["right"][:3]))))
+    # Search window around each swing end, in seconds so that it means the same at any fps:
+    # retracting runners land 30-70 ms after the foot's forward peak (issue 7), so the search
+    # starts 70 ms before the hip-relative peak (which can trail the foot's own peak) and ends
+    # 0.7 of the shortest plausible stride after it (before the next swing can start).
+    lead_i = _CONTACT_LEAD_S / dt
+    ahead_i = max(2, int(0.7 * 2 * cfg.min_step_s / dt))
     ic: dict[str, Array] = {}
     to: dict[str, Array] = {}
     for side in SIDES:
-        hip, knee, ankle, heel, toe = LEG[side]
+        hip, knee, ankle, heel, _ = LEG[side]
         # Strides from the heel's forward swing relative to the hips (local amplitude, so it
         # works whether the body travels across the image or stays on a treadmill) ...
         rel = fwd_x[:, heel] - 0.5 * (fwd_x[:, 23] + fwd_x[:, 24])
         swing_ends = _extrema(rel, min_stride)
         # ... then contact: the heel's forward velocity falls to the sliding frame's velocity.
-        ic_i = _contacts_after(v_sharp[:, heel], swing_ends, frame_v, min_stride)
+        ic_i = _contacts_after(v_sharp[:, heel], swing_ends, frame_v, lead_i, ahead_i)
         ic_i = _add_edge_contacts(ic_i, v_sharp[:, heel], rel, frame_v)
-        if os.environ.get('GC_VERT'):
-            ic_i = _belt_level_contacts(ic_i, sharp[:, [heel, toe], 1], dt, leg_px)
-        if os.environ.get('GC_LVB'):
-            t_b = _contacts_after(v_sharp[:, heel], swing_ends, 0.7 * g if frame_v == 0 else frame_v, min_stride)
-            ic_i = _level_at_belt(ic_i, t_b, sharp[:, [heel, toe], 1], leg_px)
-        if os.environ.get('GC_ACC'):
-            ic_i = _impact_contacts(ic_i, facing_t[:, None] * sharp[:, [heel, toe], 0],
-                                    sharp[:, [heel, toe], 1], dt, leg_px)
         flex = flexion_deg(xy[:, hip], xy[:, knee], xy[:, ankle])
         to_i = _knee_extension_peaks(flex, ic_i)
         ic[side] = _index_to_time(ic_i, time_s)
         to[side] = np.where(np.isfinite(to_i), _index_to_time(np.nan_to_num(to_i), time_s), np.nan)
-    return _finish(ic, to, time_s, g, "side-horizontal")
+    ic, to, dropped = _rhythm_check(ic, to)
+    return replace(_finish(ic, to, time_s, g, "side-horizontal"), contacts_dropped=dropped)
 
 
 def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array:
     """Add a contact in the first or last part-stride of the clip, where a swing's extreme has
     too little signal after (or before) it to stand out as a peak.
 
-    A clip edge longer than 80 % of the median stride must hold a contact; it is accepted where
-    the heel's speed falls through ``level`` while the heel is in the front third of its range
-    relative to the hips.
+    An edge part longer than ``_EDGE_STRIDE_SHARE`` of the median stride may hold a contact of
+    this foot (a foot lands once per stride). A candidate is accepted where the heel's speed
+    falls through ``level`` while the heel is in the front third of its fore-aft range relative
+    to the hips (at contact the foot is near its most forward point; mid-swing and stance pass
+    through the middle and back of the range), and at least half a stride away from the
+    nearest detected contact (the same foot cannot land twice within half a stride).
     """
     if ic_i.size < 2:
         return ic_i
@@ -180,11 +196,11 @@ def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array
     d = v - level
     down = np.flatnonzero((d[:-1] > 0) & (d[1:] <= 0) & (front[:-1] | front[1:]))
     extra = []
-    if ic_i[0] > 0.8 * stride:
+    if ic_i[0] > _EDGE_STRIDE_SHARE * stride:
         head = down[down + 1 < ic_i[0] - 0.5 * stride]
         if head.size:
             extra.append(head[-1])
-    if n - 1 - ic_i[-1] > 0.8 * stride:
+    if n - 1 - ic_i[-1] > _EDGE_STRIDE_SHARE * stride:
         tail = down[down > ic_i[-1] + 0.5 * stride]
         if tail.size:
             extra.append(tail[0])
@@ -194,112 +210,71 @@ def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array
     return np.sort(np.concatenate([ic_i, e + d[e] / (d[e] - d[e + 1])]))
 
 
-import os
-_MODE = os.environ.get("GC_MODE", "vel")
-_TOL = float(os.environ.get("GC_TOL", "0.02"))
+def _rhythm_check(
+    ic: dict[str, Array], to: dict[str, Array]
+) -> tuple[dict[str, Array], dict[str, Array], int]:
+    """Drop contacts that break the step rhythm; return the kept contacts and the count dropped.
+
+    Running alternates the feet, one contact per step, and the step time changes little from
+    one step to the next (stride-time CV about 2-4 % in steady running). So a contact is
+    spurious when it comes less than ``_MIN_STEP_SHARE`` of the local median step after the
+    previous contact (either foot), or when the same foot lands twice in a row less than
+    ``_SAME_FOOT_STEP_SHARE`` median steps apart (a real second contact of one foot needs a
+    whole stride, about two steps). Of the two contacts involved, the one whose removal leaves
+    the steps around it closer to the local median is dropped. Long steps (a missed contact)
+    are left to the step builder, which does not count steps longer than its own cut.
+
+    Parameters
+    ----------
+    ic, to : dict of str -> ndarray, shape (n_events,)
+        Contact and toe-off times per foot, in seconds (toe-off follows its contact).
+
+    Returns
+    -------
+    ic, to : dict of str -> ndarray
+    dropped : int
+    """
+    t = np.concatenate([ic[s] for s in SIDES])
+    foot = np.concatenate([np.full(ic[s].size, k) for k, s in enumerate(SIDES)])
+    tos = np.concatenate([to[s] for s in SIDES])
+    order = np.argsort(t, kind="stable")
+    t, foot, tos = t[order], foot[order], tos[order]
+    keep = np.ones(t.size, dtype=bool)
+    # Each pass drops at most one contact, so a run of spurious events is resolved in turn.
+    while keep.sum() >= 4:
+        tk, fk = t[keep], foot[keep]
+        step = np.diff(tk)
+        med = _local_median(step, _RHYTHM_HALF_WINDOW)
+        bad = (step < _MIN_STEP_SHARE * med) | (
+            (fk[1:] == fk[:-1]) & (step < _SAME_FOOT_STEP_SHARE * med)
+        )
+        if not bad.any():
+            break
+        i = int(np.flatnonzero(bad)[0])  # steps i: contacts i and i+1 of the kept list
+        cost = []
+        for drop in (i, i + 1):
+            rest = np.delete(tk, drop)
+            j = min(drop, rest.size - 1)
+            around = np.diff(rest[max(0, j - 1): j + 2])
+            alt = np.delete(fk, drop)
+            same = int(np.sum(alt[max(0, j - 1): j + 1] == alt[max(1, j): j + 2]))
+            cost.append((same, float(np.sum(np.abs(around - med[i])))))
+        drop_k = i if cost[0] <= cost[1] else i + 1
+        keep[np.flatnonzero(keep)[drop_k]] = False
+    dropped = int((~keep).sum())
+    if dropped == 0:
+        return ic, to, 0
+    ic_out = {s: t[keep & (foot == k)] for k, s in enumerate(SIDES)}
+    to_out = {s: tos[keep & (foot == k)] for k, s in enumerate(SIDES)}
+    return ic_out, to_out, dropped
 
 
-def _belt_level_contacts(t_h: Array, foot_y: Array, dt: float, leg_px: float) -> Array:
-    """Move each contact to the moment the foot reaches belt level (prototype)."""
-    n = foot_y.shape[0]
-    if t_h.size < 2 or not np.isfinite(leg_px):
-        return t_h
-    stride = float(np.median(np.diff(t_h)))
-    tol = _TOL * leg_px
-    vy = np.gradient(foot_y, axis=0)  # px/frame, + = down
-    out = t_h.copy()
-    before = int(np.ceil(float(os.environ.get("GC_BEFORE", "0.1")) / dt))
-    after = int(np.ceil(0.15 / dt))
-    for k, t in enumerate(t_h):
-        i0 = int(np.floor(t))
-        w_hi = min(n, int(np.ceil(t + 0.35 * stride)) + 1)
-        if w_hi - i0 < 3:
-            continue
-        level = np.nanpercentile(foot_y[i0:w_hi], 75, axis=0)
-        lo, hi = max(0, i0 - before), min(n, i0 + after + 1)
-        best = np.inf
-        for p in range(2):
-            v = vy[lo:hi, p]
-            if not np.isfinite(v).all():
-                continue
-            jm = int(np.argmax(v))
-            vmax = v[jm]
-            lev = 0.5 * vmax
-            start = max(jm, i0 - lo)
-            below = np.flatnonzero(v[start:] <= lev)
-            if below.size == 0:
-                continue
-            m = start + int(below[0])
-            if m > 0 and v[m - 1] > lev and m - 1 >= start - 1:
-                tt = lo + m - 1 + (v[m - 1] - lev) / (v[m - 1] - v[m])
-            else:
-                tt = float(lo + m)
-            tt = max(tt, t)
-            h = level[p] - np.interp(tt, np.arange(n), foot_y[:, p])
-            if h > tol:
-                continue
-            best = min(best, tt)
-        if np.isfinite(best):
-            out[k] = best
-    return out
-
-
-def _impact_contacts(t_h, fx, fy, dt, leg_px):
-    mode = os.environ.get("GC_ACC")
-    n = fx.shape[0]
-    ax = -np.gradient(np.gradient(fx, axis=0), axis=0)  # backward accel, px/frame^2
-    ay = -np.gradient(np.gradient(fy, axis=0), axis=0)  # upward accel (descent braking)
-    if mode == "x":
-        sig = np.nanmax(ax, axis=1)
-    elif mode == "xh":
-        sig = ax[:, 0]
-    elif mode == "y":
-        sig = np.nanmax(ay, axis=1)
-    else:
-        sig = np.nanmax(ax, axis=1) + np.nanmax(ay, axis=1)
-    out = t_h.copy()
-    lo_s = float(os.environ.get("GC_LO", "0.05"))
-    after = int(np.ceil(0.15 / dt))
-    for k, t in enumerate(t_h):
-        lo = max(1, int(np.floor(t - lo_s / dt)))
-        hi = min(n - 1, int(np.ceil(t)) + after)
-        seg = sig[lo:hi]
-        if seg.size < 3 or not np.isfinite(seg).any():
-            continue
-        j = lo + int(np.nanargmax(seg))
-        if 0 < j < n - 1 and np.isfinite(sig[j - 1 : j + 2]).all():
-            out[k] = _parabolic(sig, np.array([j]))[0]
-        else:
-            out[k] = j
-    return out
-
-
-def _level_at_belt(t_h, t_b, fy, leg_px):
-    tol = float(os.environ.get("GC_LVB")) * leg_px
-    n = fy.shape[0]
-    out = t_h.copy()
-    idx = np.arange(n)
-    for k, t in enumerate(t_h):
-        later = t_b[(t_b >= t) & (t_b < t + 8)]
-        if later.size == 0:
-            continue
-        tb = later[0]
-        lev = np.array([np.interp(tb, idx, fy[:, p]) for p in range(2)])
-        h = np.nanmin(lev[None, :] - fy, axis=1)
-        i0 = int(np.floor(t))
-        ht = np.interp(t, idx, h)
-        if ht <= tol:
-            continue
-        j = i0
-        while j + 1 < n and j + 1 <= tb and h[j + 1] > tol:
-            j += 1
-        if j + 1 >= n:
-            continue
-        a, b = (ht if j == i0 else h[j]), h[j + 1]
-        base = t if j == i0 else j
-        frac = (a - tol) / (a - b) if a != b else 0
-        out[k] = min(tb, base + frac * ((j + 1) - base))
-    return out
+def _local_median(step: Array, half: int) -> Array:
+    """Median of ``step`` over a sliding window of ``2 * half + 1`` steps; shape like ``step``."""
+    n = step.size
+    lo = np.clip(np.arange(n) - half, 0, None)
+    hi = np.clip(np.arange(n) + half + 1, None, n)
+    return np.array([np.median(step[a:b]) for a, b in zip(lo, hi, strict=True)])
 
 
 def _travel_direction(xy: Array, time_s: Array, facing: int) -> Array:
@@ -355,21 +330,22 @@ def _extrema(q: Array, min_distance: int) -> Array:
     return _parabolic(q, peaks)
 
 
-def _contacts_after(v: Array, swing_ends: Array, level: float, min_stride: int) -> Array:
+def _contacts_after(
+    v: Array, swing_ends: Array, level: float, lead_i: float, ahead_i: int
+) -> Array:
     """Sub-frame index where ``v`` falls through ``level`` near each swing end; shape (k,).
 
     The heel's most forward point relative to the hips comes at, or just before, contact
-    (swing-leg retraction), so the search runs from two frames before it to a third of a
-    stride after it, and takes the first downward crossing.
+    (swing-leg retraction), so the search runs from ``lead_i`` samples before it to ``ahead_i``
+    samples after it, and takes the first downward crossing.
     """
     n = v.size
     out = []
-    ahead = max(2, int(0.35 * min_stride * 2))
     d = np.nan_to_num(v - level, nan=np.nan)
     down = np.flatnonzero((d[:-1] > 0) & (d[1:] <= 0))  # crossing between i and i+1
     for e in swing_ends:
-        lo = e - 2.0
-        hi = min(n - 1, e + ahead)
+        lo = e - lead_i
+        hi = min(n - 1, e + ahead_i)
         cand = down[(down + 1 >= lo) & (down < hi)]
         if cand.size == 0:
             continue
