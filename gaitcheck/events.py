@@ -34,6 +34,21 @@ _CONTACT_LEAD_S = 0.07
 # An edge part-stride longer than this share of the median stride is searched for a contact:
 # shorter edges are mostly the part of a stride that contains no contact.
 _EDGE_STRIDE_SHARE = 0.8
+# Retraction (see _lands_after_retraction, _belt_contacts). A foot resting on the belt has no
+# descent; one in the last frames of a 3-7 cm drop over 30-70 ms falls at ~1 m/s (~1 leg/s).
+# 0.2 leg/s (~18 cm/s) lies well below that and above the jitter of a resting foot.
+_AIRBORNE_DESCENT_LEG_S = 0.2
+# Retracting feet move back at 0.3-0.6 of belt speed before touchdown and at belt speed after:
+# the filtered step between the two crosses its midpoint (~0.7 of belt speed) at touchdown.
+_BELT_SHARE = 0.7
+# Belt level: the hand-marking rule counts a sole within 0.7 cm of its loaded stance line as on
+# the belt and up to 1.3 cm as a tie with the next frame; 1.5 % of a ~0.9 m leg is ~1.3 cm.
+_BELT_LEVEL_TOL_LEG = 0.015
+# Stance is 35-40 % of the stride in running: the stance level is read over that share.
+_STANCE_SHARE = 0.35
+# Touchdown comes 30-70 ms after the forward stop (issue 7); 150 ms bounds the search with margin
+# and stays inside the stance that follows.
+_LANDING_MAX_S = 0.15
 # Rhythm check (see _rhythm_check): steady running changes its step time by a few per cent from
 # step to step, so a step shorter than half the local median cannot be real, and one foot
 # landing twice within 1.5 median steps (a stride is two) means one of the two is spurious.
@@ -157,23 +172,39 @@ def detect_side_events(
     # 0.7 of the shortest plausible stride after it (before the next swing can start).
     lead_i = _CONTACT_LEAD_S / dt
     ahead_i = max(2, int(0.7 * 2 * cfg.min_step_s / dt))
-    ic: dict[str, Array] = {}
-    to: dict[str, Array] = {}
+    stops: dict[str, Array] = {}
     for side in SIDES:
-        hip, knee, ankle, heel, _ = LEG[side]
+        heel = LEG[side][3]
         # Strides from the heel's forward swing relative to the hips (local amplitude, so it
         # works whether the body travels across the image or stays on a treadmill) ...
         rel = fwd_x[:, heel] - 0.5 * (fwd_x[:, 23] + fwd_x[:, 24])
         swing_ends = _extrema(rel, min_stride)
-        # ... then contact: the heel's forward velocity falls to the sliding frame's velocity.
+        # ... then the stop: the heel's forward velocity falls to the sliding frame's velocity.
         ic_i = _contacts_after(v_sharp[:, heel], swing_ends, frame_v, lead_i, ahead_i)
-        ic_i = _add_edge_contacts(ic_i, v_sharp[:, heel], rel, frame_v)
+        stops[side] = _add_edge_contacts(ic_i, v_sharp[:, heel], rel, frame_v)
+    method = "side-horizontal"
+    if frame_v == 0.0:
+        leg_px = _leg_px(xy)
+        feet_y = {s: xy[:, list(LEG[s][3:]), 1] for s in SIDES}
+        if _lands_after_retraction(stops, feet_y, time_s, leg_px):
+            # The foot stops in the air: contact is where it is on the belt (at its stance
+            # level and carried at belt speed), not where it stopped.
+            method = "side-retraction"
+            for side in SIDES:
+                heel = LEG[side][3]
+                stops[side] = _belt_contacts(stops[side], v_sharp[:, heel], g,
+                                             sharp[:, list(LEG[side][3:]), 1], leg_px, dt)
+    ic: dict[str, Array] = {}
+    to: dict[str, Array] = {}
+    for side in SIDES:
+        hip, knee, ankle = LEG[side][:3]
+        ic_i = stops[side]
         flex = flexion_deg(xy[:, hip], xy[:, knee], xy[:, ankle])
         to_i = _knee_extension_peaks(flex, ic_i)
         ic[side] = _index_to_time(ic_i, time_s)
         to[side] = np.where(np.isfinite(to_i), _index_to_time(np.nan_to_num(to_i), time_s), np.nan)
     ic, to, dropped = _rhythm_check(ic, to)
-    return replace(_finish(ic, to, time_s, g, "side-horizontal"), contacts_dropped=dropped)
+    return replace(_finish(ic, to, time_s, g, method), contacts_dropped=dropped)
 
 
 def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array:
@@ -208,6 +239,137 @@ def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array
         return ic_i
     e = np.array(extra)
     return np.sort(np.concatenate([ic_i, e + d[e] / (d[e] - d[e + 1])]))
+
+
+def _leg_px(xy: Array) -> float:
+    """Median thigh-plus-shank length of both legs in pixels (NaN if never seen)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        both = np.concatenate([leg_length_series(xy, *LEG[s][:3]) for s in SIDES])
+        return float(np.nanmedian(both)) if np.isfinite(both).any() else float("nan")
+
+
+def _lowest_point_descent(foot_y: Array, time_s: Array, leg_px: float) -> Array:
+    """Descent speed of the slower-falling of heel and toe, in leg lengths per second.
+
+    Parameters
+    ----------
+    foot_y : ndarray, shape (n_frames, 2)
+        Image y (downward) of heel and toe.
+
+    Returns
+    -------
+    ndarray, shape (n_frames,)
+        Positive while both points fall; about zero once either rests on the ground.
+    """
+    vy = _gradient(foot_y, time_s) / leg_px
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmin(vy, axis=1))
+
+
+def _lands_after_retraction(
+    stops: dict[str, Array], feet_y: dict[str, Array], time_s: Array, leg_px: float
+) -> bool:
+    """Whether this runner's feet stop moving forward in the air (swing-leg retraction).
+
+    A foot resting on the belt cannot descend: once heel or toe touches, the slower of the two
+    stops falling. A foot that stops moving forward 3-7 cm above the belt and lands 30-70 ms
+    later (issue 7) is still falling at about 1 m/s, both heel and toe. So the runner is taken to
+    land after retraction when, at the median stop over all strikes of both feet, the slower of
+    heel and toe still falls faster than ``_AIRBORNE_DESCENT_LEG_S``. Retraction is a trait of a
+    runner's technique, so the decision is made once per clip from all strikes, which is robust
+    to the noise of one strike's vertical velocity at 30 fps.
+    """
+    if not np.isfinite(leg_px) or leg_px <= 0:
+        return False
+    idx = np.arange(time_s.size)
+    at_stop = [
+        np.interp(stops[s], idx, _lowest_point_descent(feet_y[s], time_s, leg_px))
+        for s in SIDES
+    ]
+    d = np.concatenate(at_stop)
+    d = d[np.isfinite(d)]
+    # Too few strikes to judge a runner's technique: keep the stop.
+    if d.size < 4:
+        return False
+    return bool(np.median(d) > _AIRBORNE_DESCENT_LEG_S)
+
+
+def _belt_contacts(
+    stop_i: Array, v: Array, g: float, foot_y: Array, leg_px: float, dt: float
+) -> Array:
+    """Contact of a foot that stopped in the air: the first sample where it is on the belt.
+
+    On the belt means both (later of the two): carried backward at belt speed, i.e. the heel's
+    forward velocity ``v`` has fallen through ``_BELT_SHARE`` of the belt's ``g`` (the filtered
+    step from the retraction speed to the belt speed crosses its midpoint at the step), and the
+    lower of heel and toe within ``_BELT_LEVEL_TOL_LEG`` leg lengths of that foot's stance level
+    (the 75th percentile of its image y over the stance that follows: the loaded sole, robust to
+    heel-off late in stance). Searched up to ``_LANDING_MAX_S`` after the stop; where neither is
+    found the stop is kept.
+
+    Parameters
+    ----------
+    stop_i : ndarray, shape (k,)
+        Sub-frame indices where the foot stopped moving forward.
+    v : ndarray, shape (n_frames,)
+        Heel forward velocity (px/s, sharp copy).
+    g : float
+        Belt image velocity (px/s, negative).
+    foot_y : ndarray, shape (n_frames, 2)
+        Image y of heel and toe (sharp copy).
+    leg_px : float
+    dt : float
+        Sample interval (s).
+
+    Returns
+    -------
+    ndarray, shape (k,)
+    """
+    n = v.size
+    if stop_i.size == 0:
+        return stop_i
+    stride = float(np.median(np.diff(stop_i))) if stop_i.size > 1 else 0.7 / dt
+    idx = np.arange(n)
+    out = stop_i.copy()
+    span = _LANDING_MAX_S / dt
+    for k, t in enumerate(stop_i):
+        i0 = int(np.floor(t))
+        stance = foot_y[i0: min(n, int(t + _STANCE_SHARE * stride) + 1)]
+        if stance.shape[0] < 3 or not np.isfinite(stance).any():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            level = np.nanpercentile(stance, 75, axis=0)
+            height = np.nanmin(level[None, :] - foot_y, axis=1) / leg_px  # lower point, legs
+        t_level = _first_at_or_below(height, _BELT_LEVEL_TOL_LEG, t, t + span, idx)
+        t_belt = _first_at_or_below(v, _BELT_SHARE * g, t, t + span, idx)
+        found = [x for x in (t_level, t_belt) if np.isfinite(x)]
+        if found:
+            out[k] = max(found)
+    return out
+
+
+def _first_at_or_below(signal: Array, level: float, start: float, stop: float,
+                       idx: Array) -> float:
+    """First sub-frame index in [start, stop] where ``signal`` is at or below ``level``.
+
+    ``start`` itself when the signal is already there; NaN when it never gets there.
+    """
+    if np.interp(start, idx, signal) <= level:
+        return start
+    i = np.arange(int(np.floor(start)) + 1, min(signal.size, int(np.ceil(stop)) + 1))
+    below = i[signal[i] <= level]
+    if below.size == 0:
+        return float("nan")
+    j = int(below[0])
+    a = float(np.interp(start, idx, signal)) if j - 1 < start else float(signal[j - 1])
+    base = max(start, j - 1.0)
+    b = float(signal[j])
+    if not (np.isfinite(a) and np.isfinite(b)) or a == b:
+        return float(j)
+    return base + (a - level) / (a - b) * (j - base)
 
 
 def _rhythm_check(
