@@ -183,6 +183,7 @@ def detect_side_events(
         ic_i = _contacts_after(v_sharp[:, heel], swing_ends, frame_v, lead_i, ahead_i)
         stops[side] = _add_edge_contacts(ic_i, v_sharp[:, heel], rel, frame_v)
     method = "side-horizontal"
+    unplaced = 0
     if frame_v == 0.0:
         leg_px = _leg_px(xy)
         feet_y = {s: xy[:, list(LEG[s][3:]), 1] for s in SIDES}
@@ -192,8 +193,10 @@ def detect_side_events(
             method = "side-retraction"
             for side in SIDES:
                 heel = LEG[side][3]
-                stops[side] = _belt_contacts(stops[side], v_sharp[:, heel], g,
-                                             sharp[:, list(LEG[side][3:]), 1], leg_px, dt)
+                placed = _belt_contacts(stops[side], v_sharp[:, heel], g,
+                                        sharp[:, list(LEG[side][3:]), 1], leg_px, dt)
+                unplaced += int(np.isnan(placed).sum())
+                stops[side] = placed[np.isfinite(placed)]
     ic: dict[str, Array] = {}
     to: dict[str, Array] = {}
     for side in SIDES:
@@ -204,7 +207,7 @@ def detect_side_events(
         ic[side] = _index_to_time(ic_i, time_s)
         to[side] = np.where(np.isfinite(to_i), _index_to_time(np.nan_to_num(to_i), time_s), np.nan)
     ic, to, dropped = _rhythm_check(ic, to)
-    return replace(_finish(ic, to, time_s, g, method), contacts_dropped=dropped)
+    return replace(_finish(ic, to, time_s, g, method), contacts_dropped=dropped + unplaced)
 
 
 def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array:
@@ -326,17 +329,24 @@ def _belt_contacts(
     Returns
     -------
     ndarray, shape (k,)
+        NaN where the clip ends before the stance that follows the stop.
     """
     n = v.size
     if stop_i.size == 0:
         return stop_i
     stride = float(np.median(np.diff(stop_i))) if stop_i.size > 1 else 0.7 / dt
-    idx = np.arange(n)
+    idx = np.arange(n, dtype=float)
     out = stop_i.copy()
     span = _LANDING_MAX_S / dt
     for k, t in enumerate(stop_i):
         i0 = int(np.floor(t))
-        stance = foot_y[i0: min(n, int(t + _STANCE_SHARE * stride) + 1)]
+        end = int(t + _STANCE_SHARE * stride) + 1
+        if end > n:
+            # The clip ends before the stance that would show this foot's level: the foot may
+            # still be in the air at the last frame, so no contact can be placed.
+            out[k] = np.nan
+            continue
+        stance = foot_y[i0:end]
         if stance.shape[0] < 3 or not np.isfinite(stance).any():
             continue
         with warnings.catch_warnings():
