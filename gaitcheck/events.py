@@ -3,10 +3,14 @@
 Side views use the foot's horizontal motion against the ground. During swing the foot travels
 forward faster than the ground; at contact it stops (overground) or is taken backwards by the belt
 (treadmill). The ground's own image velocity is measured from the data (zero overground with a
-static camera, the belt speed on a treadmill), so one rule serves both: IC is the moment the
+static camera, the belt speed on a treadmill), so one rule finds the stop: the moment the
 foot's forward velocity, after its swing peak, falls to the ground's velocity (for a treadmill:
-the foot stops moving forward in the image, the hand-marking rule of the shared clip). TO is the
-moment the toe leaves the ground's motion again, which follows the same logic in reverse.
+the foot stops moving forward in the image). Many runners stop the foot in the air and land
+30-70 ms later (swing-leg retraction); when the feet of a treadmill clip are still falling at the
+stop, contact is where the foot is on the belt: at its own stance level and carried at belt
+speed. Contacts that break the alternation of the feet or the step rhythm are dropped and
+counted. TO is the knee's extension peak in late stance. The method and the basis of each
+constant are in docs/conventions.md ("Contact detection, side view").
 
 Frontal views (rear, front) cannot see the horizontal motion, so the foot's height above a
 running ground line is used instead (Fellin 2010: vertical heel motion marks contact in running).
@@ -120,12 +124,20 @@ def detect_side_events(
 ) -> Events:
     """Initial contacts and toe-offs for a side view.
 
-    IC: the foot's most forward point in a frame moving with the ground, i.e. the moment the
-    foot stops moving forward over the ground. With a treadmill (or a camera panning with the
-    runner) the ground moves backward in the image and this is the foot's forward extreme in the
-    image, the hand-marking rule of the shared clip. Overground with a static camera the foot
-    stops dead from about the body's speed, so contact is where its (low-passed) speed has
-    fallen halfway to the ground's.
+    IC follows the marking rule "the frame the landing shoe stops moving forward at belt level;
+    if it stops in the air, the frame it reaches the belt":
+
+    1. Stop: the foot's most forward point in a frame moving with the ground. With a treadmill
+       (or a camera panning with the runner) the ground moves backward in the image and this is
+       the foot's forward extreme in the image. Overground with a static camera the foot stops
+       dead from about the body's speed, so the stop is where its (low-passed) speed has fallen
+       halfway to the ground's.
+    2. Treadmill clips whose feet still fall at the stop (median over all strikes, see
+       ``_lands_after_retraction``) land after retraction: contact is the later of "lower foot
+       point at its stance level" and "carried at belt speed" (``_belt_contacts``); otherwise
+       the stop is the contact (``method`` tells which).
+    3. Contacts that break the feet's alternation or the step rhythm are dropped and counted
+       (``_rhythm_check``, ``Events.contacts_dropped``).
     TO: the knee's extension peak in late stance (Fellin 2010, about 5 ms error with markers).
 
     Parameters
