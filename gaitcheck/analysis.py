@@ -217,6 +217,7 @@ def analyze_pose(
 
     quality, reasons, near = _quality(series, cleaned.visibility, xy, cleaned, vres, steps)
     quality["event_method"] = events.method
+    quality["contacts_dropped"] = int(events.contacts_dropped)
     quality["notes"][:0] = timing_notes
     truncated = series.meta.get("truncated_video")
     if isinstance(truncated, dict):
