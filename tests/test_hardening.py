@@ -647,3 +647,60 @@ def test_fuzz_series_analysis_and_report(tmp_path_factory: pytest.TempPathFactor
             pass
 
     check()
+
+
+# ---------------------------------------------------------------------------------------------
+# packaging: the wheel carries the bundled model
+# ---------------------------------------------------------------------------------------------
+@needs_shared
+@pytest.mark.slow
+def test_wheel_carries_the_model_and_runs_offline(side_clip: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    skip = shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__", ".*_cache",
+                                  ".hypothesis")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        top = {n for n in names if n in ("tests", "notebooks", "benchmarks")
+               or n.startswith("out")} if Path(folder) == REPO else set()
+        return set(skip(folder, names)) | top
+
+    shutil.copytree(REPO, src, ignore=ignore)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", str(src), "--no-deps", "--no-build-isolation", "--no-index",
+                    "-w", str(tmp_path / "dist")], check=True, capture_output=True)
+    wheel = next((tmp_path / "dist").glob("gaitcheck-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        assert "gaitcheck/data/models/pose_landmarker_full.task" in z.namelist()
+
+    # A fresh venv: the wheel installed into it; its dependencies come from the running
+    # environment through a .pth line (a directory added that way is not a site dir, so the
+    # editable install living there stays invisible).
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(site),
+                    str(wheel)], check=True, capture_output=True)
+    deps = [p for p in sys.path if p.endswith("site-packages")]
+    (site / "zz_deps.pth").write_text("\n".join(deps) + "\n")
+    # No network: any download attempt would fail on these proxies.
+    env = {**os.environ, "GAITCHECK_CACHE_DIR": str(tmp_path / "cache"),
+           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+           "PYTHONPATH": ""}
+    py = str(venv / "bin" / "python")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([py, "-m", "gaitcheck.cli", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    where = subprocess.run([py, "-c", "import gaitcheck; print(gaitcheck.__file__)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert where.stdout.startswith(str(site))
+    demo = run("demo", "-o", str(tmp_path / "demo"), "--no-plots")
+    assert demo.returncode == 0, demo.stderr
+    assert (tmp_path / "demo" / "report.html").is_file()
+    an = run("analyze", str(side_clip), "-o", str(tmp_path / "an"), "--end", "3", "-q",
+             "--no-overlay", "--no-plots")
+    assert an.returncode == 0, an.stderr
+    meta = PoseSeries.load(tmp_path / "an" / "pose.npz").meta
+    assert meta["model_origin"] == "bundled" and meta["model_path"].startswith(str(site))
+    assert not (tmp_path / "cache" / "models").exists()  # nothing was downloaded
