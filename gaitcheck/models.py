@@ -156,7 +156,8 @@ def resolve_model(
                 if actual != sha:
                     raise ModelError(
                         f"Bundled model {path} has sha256 {actual[:12]}..., expected "
-                        f"{sha[:12]}...; restore it from the repository (git checkout gaitcheck/data/models/)."
+                        f"{sha[:12]}...; restore it from the repository "
+                        "(git checkout gaitcheck/data/models/)."
                     )
                 return ModelFile(spec, path, sha, "bundled")
 
