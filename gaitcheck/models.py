@@ -14,6 +14,7 @@ import os
 import shutil
 import urllib.error
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,7 +184,7 @@ def resolve_model(
 def _download(name: str, target: Path, url: str, opener: Opener | None) -> ModelFile:
     open_url: Any = opener or urllib.request.urlopen
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + ".part")
+    part = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
     try:
         with open_url(url, timeout=DOWNLOAD_TIMEOUT_S) as resp, open(part, "wb") as fh:
             shutil.copyfileobj(resp, fh)
