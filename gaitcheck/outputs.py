@@ -22,6 +22,8 @@ import errno
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -171,7 +173,16 @@ class OutputSet:
         return self.out / Path(staged).relative_to(self.staging)
 
     def publish(self) -> list[Path]:
-        """Move the staged files into ``out``, drop stale ones, write ``outputs.json`` last."""
+        """Move the staged files into ``out``, drop stale ones, write ``outputs.json`` last.
+
+        Runs under an exclusive lock on the folder (two runs into one folder publish one after
+        the other, so the later set wholly replaces the earlier) and with Ctrl-C/SIGTERM held
+        back until the set is complete.
+        """
+        with _folder_lock(self.out), _signals_deferred():
+            return self._publish()
+
+    def _publish(self) -> list[Path]:
         new = _files_under(self.staging)
         previous = read_manifest(self.out)
         old = [str(f) for f in previous["files"]] if previous else [
@@ -207,6 +218,42 @@ class OutputSet:
             ) from None
         self.files = new
         return [self.out / rel for rel in new]
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on the folder itself (no lock file left behind)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Windows; publishing is then unlocked
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back during the few renames of publishing, then deliver them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in kinds}
+    for s in kinds:
+        signal.signal(s, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 @contextlib.contextmanager

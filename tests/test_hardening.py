@@ -367,6 +367,34 @@ def test_legacy_folder_without_manifest_is_cleaned(tmp_path: Path) -> None:
     assert_consistent(out)
 
 
+def test_two_writers_into_one_folder_leave_one_whole_set(tmp_path: Path) -> None:
+    from gaitcheck.outputs import output_set
+
+    out = tmp_path / "out"
+    errors: list[BaseException] = []
+
+    def writer(tag: str) -> None:
+        try:
+            for i in range(15):
+                with output_set(out, "test") as oset:
+                    (oset.staging / "plots").mkdir()
+                    for name in ("analysis.json", "report.md", f"only_{tag}.txt",
+                                 f"plots/{tag}{i % 3}.png"):
+                        (oset.staging / name).write_text(f"{tag}{i}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in "AB"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    files = assert_consistent(out)
+    assert len(set(files.values())) == 1  # every file from the same run
+    assert not list(out.glob(f"{STAGING_PREFIX}*"))
+
+
 def test_concurrent_saves_to_one_file_never_corrupt_it(tmp_path: Path) -> None:
     series = random_series(n=200)
     target = tmp_path / "pose.npz"
