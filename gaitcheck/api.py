@@ -230,6 +230,7 @@ def write_outputs(
     -------
     dict of str -> Path
     """
+    from .assessment import headline
     from .findings import RunnerContext, evaluate
     from .report import write_report
 
@@ -237,7 +238,11 @@ def write_outputs(
     out = Path(out_dir)
     context = RunnerContext.from_config(cfg.report)
     findings = evaluate(analysis.data, context, cfg.report.rules)
-    full = Analysis({**analysis.data, "findings": findings}, analysis.cleaned_xy_px)
+    data = {**analysis.data, "findings": findings}
+    if "assessment" in data:
+        # The headline can name what stood out only once the findings exist.
+        data["assessment"] = {**data["assessment"], "headline": headline(data, findings)}
+    full = Analysis(data, analysis.cleaned_xy_px)
     written = dict(full.write(out))
 
     if series is not None and analysis.cleaned_xy_px is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .batch import cli as batch_commands
 from .config import Config, load_config
 from .errors import (
     EXIT_INTERNAL,
@@ -161,14 +162,21 @@ def _add_analyze(sub: Any) -> None:
 
 def metrics_table(data: dict[str, Any]) -> str:
     """Short text table of the headline metrics with left/right and confidence."""
-    rows = [f"{'metric':<30}{'value':>9}{'left':>9}{'right':>9}  {'unit':<11}confidence"]
+    from .findings import metric_info
+
+    rows = [f"{'measure':<44}{'value':>8}{'left':>8}{'right':>8}  {'unit':<13}confidence"]
     for key, m in data["metrics"].items():
         def f(v: Any) -> str:
             return "-" if v is None else f"{v:.1f}"
         extra = f" ({m['pattern']})" if "pattern" in m else ""
         approx = " approx." if m.get("approximate") else ""
-        rows.append(f"{key:<30}{f(m['value']):>9}{f(m['left']):>9}{f(m['right']):>9}  "
-                    f"{m['unit']:<11}{m['confidence']['level']}{approx}{extra}")
+        sides = (m["confidence"].get("sides") or {})
+        side_txt = ""
+        if sides and len(set(sides.values()) | {m["confidence"]["level"]}) > 1:
+            side_txt = f" (L {sides.get('left', '-')}, R {sides.get('right', '-')})"
+        name = str(metric_info(key)["name"])[:43]
+        rows.append(f"{name:<44}{f(m['value']):>8}{f(m['left']):>8}{f(m['right']):>8}  "
+                    f"{m['unit']:<13}{m['confidence']['level']}{side_txt}{approx}{extra}")
     v = data["view"]
     head = (f"view {v['label']} (confidence {v['confidence']:.2f}), {data['activity']['label']}, "
             f"{len(data['steps'])} steps, {data['video']['fps']:.0f} fps")
@@ -182,9 +190,50 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, **report_overrides(args))
     analysis, written = analyze_video_to_dir(args.video, args.out, cfg, progress=not args.quiet)
     warn_truncated(analysis.data["quality"].get("truncated_video"))
-    print(metrics_table(analysis.data))
-    print(f"Wrote {', '.join(sorted(p.name for p in written.values()))} to {args.out}")
+    print(analysis_summary(written, args.out))
     return 0
+
+
+def analysis_summary(written: dict[str, Path], out: Path) -> str:
+    """What the terminal shows after an analysis: verdict, red flags, metrics, findings, notes.
+
+    Read back from the written ``analysis.json`` so it shows exactly what the files hold.
+    """
+    import json
+
+    from .assessment import headline
+
+    data = json.loads(Path(written["analysis"]).read_text())
+    findings = data.get("findings") or []
+    lines: list[str] = []
+    a = data.get("assessment")
+    if a:
+        lines.append(f"VERDICT: {a['verdict'].replace('_', ' ')}. "
+                     f"{a.get('headline') or headline(data, findings)}")
+        lines += [f"  - {r['message']}" for r in a["reasons"]]
+    for f in findings:
+        if f.get("kind") == "red_flag":
+            lines.append(f"SEE A PROFESSIONAL: {f['title']}. {f['why_it_matters']}")
+            lines += [f"  - {fl['label']}" for fl in f.get("flags") or []]
+    lines += ["", metrics_table(data)]
+    shown = [f for f in findings if f.get("kind") in ("threshold", "asymmetry", "context")]
+    if shown:
+        lines += ["", "Findings, most important first:"]
+        lines += [f"  {i}. {f['title']} ({f['severity']}, confidence "
+                  f"{f['confidence']['level']})" for i, f in enumerate(shown[:5], start=1)]
+        if len(shown) > 5:
+            lines.append(f"  ... {len(shown) - 5} more in the report")
+    unsure = [str(f.get("metric_name") or f["metric"]) for f in findings
+              if f.get("kind") == "unreliable"]
+    if unsure:
+        lines.append("Could not judge reliably: " + ", ".join(n.lower() for n in unsure) + ".")
+    notes = (data.get("quality") or {}).get("notes") or []
+    if notes:
+        lines += ["", "Capture notes:"] + [f"  - {n}" for n in notes]
+    report = written.get("html")
+    lines += ["", f"Report: {report}" if report else "",
+              f"Wrote {', '.join(sorted(p.name for p in written.values()))} to {out}"]
+    return "\n".join(x for i, x in enumerate(lines) if x or (i and lines[i - 1]))
 
 
 # ---------------------------------------------------------------------------- demo
@@ -213,8 +262,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with output_set(args.out, "demo") as oset:
         staged = write_outputs(analysis, oset.staging, cfg)
     written = {k: oset.final(v) for k, v in staged.items()}
-    print(metrics_table(analysis.data))
-    print(f"Wrote {', '.join(sorted(p.name for p in written.values()))} to {args.out}")
+    print(analysis_summary(written, args.out))
     return 0
 
 
@@ -246,6 +294,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- main
 SUBCOMMANDS: list[Callable[[Any], None]] = [_add_pose, _add_analyze, _add_demo, _add_compare]
+SUBCOMMANDS += batch_commands.COMMANDS  # batch, history, athletes
 
 
 def build_parser() -> argparse.ArgumentParser:

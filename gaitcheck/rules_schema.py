@@ -44,6 +44,7 @@ class RuleEntry(BaseModel):
     priority: Number | None = None
     note: str | None = None
     skip_if_approximate: bool | None = None
+    applies_to: Annotated[list[Text], Field(min_length=1)] | None = None
 
 
 class MetricEntry(BaseModel):
