@@ -573,7 +573,10 @@ def complete_set(side_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     from gaitcheck.config import load_config
 
     out = tmp_path_factory.mktemp("complete") / "out"
-    analyze_video_to_dir(side_clip, out, load_config(None, {"report": {"overlay": False}}))
+    stages: list[str] = []
+    analyze_video_to_dir(side_clip, out, load_config(None, {"report": {"overlay": False}}),
+                         progress=stages.append)
+    assert stages == ["check", "pose", "analysis", "report"]
     return out
 
 
