@@ -651,7 +651,8 @@ def test_fuzz_series_analysis_and_report(tmp_path_factory: pytest.TempPathFactor
 
     special = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -1.0, 1e308, 1e-300])
 
-    @settings(max_examples=25, deadline=None,
+    @settings(max_examples=int(os.environ.get("GAITCHECK_FUZZ_EXAMPLES", "25")), deadline=None,
+              derandomize="GAITCHECK_FUZZ_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.function_scoped_fixture,
                                      HealthCheck.too_slow])
     @given(n=st.integers(0, 90), seed=st.integers(0, 2**31 - 1),
@@ -735,3 +736,56 @@ def test_wheel_carries_the_model_and_runs_offline(side_clip: Path, tmp_path: Pat
     meta = PoseSeries.load(tmp_path / "an" / "pose.npz").meta
     assert meta["model_origin"] == "bundled" and meta["model_path"].startswith(str(site))
     assert not (tmp_path / "cache" / "models").exists()  # nothing was downloaded
+
+
+def test_fuzz_perturbed_real_series(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The demo's real landmarks with gaps, noise, swaps, dropped frames and odd rates: the
+    whole analysis and report either work or stop with one of gaitcheck's own errors."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from gaitcheck.analysis import analyze_pose
+    from gaitcheck.cli import DEMO_SERIES
+    from gaitcheck.errors import GaitcheckError
+    from gaitcheck.findings import evaluate
+    from gaitcheck.report import write_report
+
+    base = PoseSeries.load(DEMO_SERIES)
+
+    @settings(max_examples=int(os.environ.get("GAITCHECK_FUZZ_EXAMPLES", "8")), deadline=None,
+              derandomize="GAITCHECK_FUZZ_EXAMPLES" not in os.environ,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(seed=st.integers(0, 2**31 - 1), gap_share=st.floats(0, 0.9),
+           noise_px=st.floats(0, 200), keep=st.floats(0.05, 1.0), fps=st.floats(1, 1000),
+           swap_share=st.floats(0, 0.5), view=st.sampled_from([None, "side-left", "side-right",
+                                                              "rear", "front"]))
+    def check(seed: int, gap_share: float, noise_px: float, keep: float, fps: float,
+              swap_share: float, view: str | None) -> None:
+        rng = np.random.default_rng(seed)
+        xy = base.xy_px + rng.normal(0, noise_px + 1e-9, base.xy_px.shape)
+        vis = base.visibility.copy()
+        gaps = rng.random(base.n_frames) < gap_share
+        xy[gaps] = np.nan
+        vis[gaps] = 0.0
+        swaps = rng.random(base.n_frames) < swap_share
+        xy[swaps] = xy[swaps][:, [0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18,
+                                  17, 20, 19, 22, 21, 24, 23, 26, 25, 28, 27, 30, 29, 32, 31]]
+        rows = np.flatnonzero(rng.random(base.n_frames) < keep)
+        try:
+            series = base.with_arrays(
+                xy_px=xy[rows], world_m=base.world_m[rows], visibility=vis[rows],
+                presence=base.presence[rows], time_s=base.time_s[rows] * 30.0 / fps,
+                frame_index=np.asarray(base.frame_index)[rows], fps=fps)
+            analysis = analyze_pose(series, view=view)
+            findings = evaluate(analysis.data)
+            write_report(analysis.data, tmp_path_factory.mktemp("fz"), findings=findings,
+                         plots=False)
+
+            def reject(name: str) -> None:
+                raise AssertionError(f"non-JSON constant {name}")
+
+            json.loads(analysis.to_json(), parse_constant=reject)
+        except GaitcheckError:
+            pass
+
+    check()
