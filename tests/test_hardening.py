@@ -496,6 +496,10 @@ def test_damaged_pose_in_output_folder_heals(side_short: Path, tmp_path: Path,
     argv = ["pose", str(side_short), "-o", str(out), "--end", "0.5", "-q"]
     assert main(argv) == 0
     _damage(out / "pose.npz", "bit-flip")
+    damaged = assert_consistent(out)
+    # A run that heals the pose but then fails (0.5 s holds no steps) changes nothing.
+    assert main(["analyze", *argv[1:]]) == EXIT_USER
+    assert assert_consistent(out) == damaged
     capfd.readouterr()
     assert main(argv) == 0
     err = capfd.readouterr().err
