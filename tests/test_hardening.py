@@ -395,6 +395,17 @@ def test_two_writers_into_one_folder_leave_one_whole_set(tmp_path: Path) -> None
     assert not list(out.glob(f"{STAGING_PREFIX}*"))
 
 
+def test_another_commands_set_is_left_alone(analysis_json: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    shutil.copytree(analysis_json.parent, out)
+    analysis = (out / "analysis.json").read_bytes()
+    # compare written into an analysis folder: the analysis stays, compare files are added
+    assert main(["compare", str(out), str(analysis_json), "-o", str(out)]) == 0
+    assert (out / "analysis.json").read_bytes() == analysis
+    assert (out / "compare.json").is_file() and (out / "report.html").is_file()
+    assert read_manifest(out)["command"] == "compare"  # type: ignore[index]
+
+
 def test_concurrent_saves_to_one_file_never_corrupt_it(tmp_path: Path) -> None:
     series = random_series(n=200)
     target = tmp_path / "pose.npz"
