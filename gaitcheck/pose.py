@@ -282,11 +282,12 @@ def check_person(series: PoseSeries, cfg: PoseConfig, video_path: str | Path) ->
         )
 
 
-def _load_if_key(path: Path, key: str) -> PoseSeries | None:
+def _load_if_key(path: Path, key: str, *, discard: bool = True) -> PoseSeries | None:
     """The series saved at ``path`` when it is readable and made with ``key``; else None.
 
     An unreadable or inconsistent file (truncated, zero bytes, flipped bits, mistyped header)
-    is deleted with a :class:`CacheWarning`, so the caller recomputes and rewrites it.
+    gives a :class:`CacheWarning` and, with ``discard``, is deleted, so the caller recomputes
+    and rewrites it. (A ``pose.npz`` of an output set is left for the next set to replace.)
     """
     if not path.is_file():
         return None
@@ -295,8 +296,9 @@ def _load_if_key(path: Path, key: str) -> PoseSeries | None:
     except SeriesError as exc:
         warnings.warn(f"Discarded a damaged saved pose series ({exc}); recomputing it.",
                       CacheWarning, stacklevel=3)
-        with contextlib.suppress(OSError):
-            path.unlink()
+        if discard:
+            with contextlib.suppress(OSError):
+                path.unlink()
         return None
     return series if series.meta.get("cache_key") == key else None
 
@@ -415,7 +417,7 @@ def load_or_extract(
     use = cache and cfg.use_cache
     target = Path(out_dir) / "pose.npz" if out_dir is not None else None
     if target is not None and use:
-        series = _load_if_key(target, key)
+        series = _load_if_key(target, key, discard=save)
         if series is not None:
             series = _with_provenance(series, path)
             check_person(series, cfg, path)
