@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from . import __version__, motion
 from .assessment import assess, reason
 from .clean import clean_series
-from .confidence import FAR_LEG_HIGH_VISIBILITY, add_side_levels, cap_all
+from .confidence import FAR_LEG_HIGH_VISIBILITY, add_side_levels, cap_all, cap_by_spread
 from .config import Config
 from .errors import AnalysisError
 from .events import Events, detect_frontal_events, detect_pelvis_events, detect_side_events
@@ -293,6 +293,7 @@ def analyze_pose(
     leg_vis = {s: float(quality["mean_visibility"][f"{s}_leg"]) for s in SIDES}
     per_side_n = _steps_per_side(keys, per_step, steps)
     capped = add_side_levels(metrics, near, leg_vis, per_side_n)
+    cap_by_spread(metrics)
     far_side = None if near is None else ("right" if near == "left" else "left")
     if far_side is not None and far_side in capped:
         found.append(reason(
@@ -311,8 +312,11 @@ def analyze_pose(
     if mismatch:
         cap_all(metrics, "low", f"the view was forced to {vres.label} but looks like "
                 f"{detected.label}")
+    found += _provenance_reasons(series)
     if any(r["code"] == "slow_motion_suspected" for r in found):
         cap_all(metrics, "medium", "the capture rate of this slow-motion clip was guessed")
+    if any(r["code"] == "multiple_people" for r in found):
+        cap_all(metrics, "medium", "more than one person was in view")
     if n_valid < min_conf:
         found.append(reason(
             "few_steps",
@@ -337,7 +341,6 @@ def analyze_pose(
             f"The step rate of {cad:.0f} steps/min lies between walking and running, so "
             "gaitcheck cannot tell which ranges apply.",
         ))
-    found += _provenance_reasons(series)
     data: dict[str, Any] = {
         "gaitcheck_version": __version__,
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -409,6 +412,9 @@ def _real_timing(series: PoseSeries) -> tuple[PoseSeries, list[dict[str, str]], 
     notes: list[str] = []
     meta = series.meta
     file_fps = float(meta.get("nominal_fps", series.fps))
+    if meta.get("capture_fps_source") == "metadata" and abs(series.fps - file_fps) > 1e-6:
+        notes.append(f"The file says it was filmed at {series.fps:g} fps and plays at "
+                     f"{file_fps:g} fps (slow motion); all times are real seconds.")
     repeats = _repeats(series)
     n_real = int((~repeats).sum())
     if n_real < 10 or (series.has_pose & ~repeats).sum() < 10:
@@ -514,11 +520,13 @@ def _provenance_reasons(series: PoseSeries) -> list[dict[str, str]]:
         ))
     people = int(meta.get("people_max") or 1)
     if people > 1:
+        unsure = "" if meta.get("people_tracked_largest", True) else (
+            " The person followed was not always the largest in view, so check on the overlay "
+            "that the skeleton stays on the runner.")
         out.append(reason(
             "multiple_people",
-            f"Up to {people} people were seen; gaitcheck followed the same runner (the largest, "
-            "most central one) through the clip. Film the runner alone if another person was "
-            "measured by mistake.",
+            f"Up to {people} people were seen; gaitcheck followed one runner, the one it found "
+            f"first, through the clip.{unsure} Film the runner alone to be sure.",
         ))
     return out
 
@@ -647,6 +655,11 @@ def _video_block(series: PoseSeries) -> dict[str, Any]:
         "duration_s": round(series.duration_s, 4),
         "pose_share": round(series.pose_share, 4),
         "model": series.model,
+        # How the real frame rate was known: user (--capture-fps), metadata (the phone's
+        # capture-rate tag), detected (slow motion recognised) or file.
+        "capture_fps_source": str(meta.get("capture_fps_source") or "file"),
+        "turn_deg": int(meta.get("turn_deg") or 0),
+        "people_max": int(meta.get("people_max") or 1),
     }
 
 
