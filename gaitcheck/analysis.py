@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from . import __version__, motion
 from .assessment import assess, reason
 from .clean import clean_series
-from .confidence import FAR_LEG_HIGH_VISIBILITY, add_side_levels, cap_all, cap_by_spread
+from .confidence import FAR_LEG_MEDIUM_VISIBILITY, add_side_levels, cap_all, cap_by_spread
 from .config import Config
 from .errors import AnalysisError
 from .events import Events, detect_frontal_events, detect_pelvis_events, detect_side_events
@@ -303,11 +303,12 @@ def analyze_pose(
             f"{leg_vis[near or 'left']:.2f} for the near leg), so its values are at most medium "
             "confidence and left/right differences are uncertain.",
         ))
-    if near is None and capped:
+    poorly_seen = [s for s in capped if s != far_side]
+    if poorly_seen:
         found.append(reason(
             "low_visibility",
-            f"The {' and '.join(capped)} leg was poorly seen (visibility below "
-            f"{FAR_LEG_HIGH_VISIBILITY:.2f}), so its values carry low confidence.",
+            f"The {' and '.join(poorly_seen)} leg was poorly seen (visibility below "
+            f"{FAR_LEG_MEDIUM_VISIBILITY:.1f}), so its values carry low confidence.",
         ))
     if mismatch:
         cap_all(metrics, "low", f"the view was forced to {vres.label} but looks like "

@@ -4,8 +4,9 @@ A metric's overall level comes from :func:`gaitcheck.metrics.summary.summarise` 
 capture reasons). This module adds the per-side levels of ``confidence.sides`` and the caps:
 
 - on a side view the far leg is partly hidden: its values are at most ``medium`` when its
-  landmarks are seen with visibility below :data:`FAR_LEG_HIGH_VISIBILITY`, and ``low`` below
-  :data:`FAR_LEG_MEDIUM_VISIBILITY`;
+  landmarks are seen with visibility below :data:`FAR_LEG_HIGH_VISIBILITY`; any leg (near,
+  far, or either leg of a rear/front view) seen below :data:`FAR_LEG_MEDIUM_VISIBILITY` is
+  ``low``;
 - a side with fewer than :data:`MIN_SIDE_STEPS` steps is ``low``;
 - an angle whose steps scatter by more than twice the 2D error is at most ``medium``;
 - a camera view forced against a clearly different detected one caps every level at ``low``;
@@ -79,7 +80,7 @@ def add_side_levels(
                 lv = "low"
             vis = leg_visibility.get(side, 1.0)
             far = near is not None and side != near
-            if key not in NOT_PER_LEG and (far or near is None):
+            if key not in NOT_PER_LEG:
                 if vis < FAR_LEG_MEDIUM_VISIBILITY:
                     lv = "low"
                     capped.add(side)
