@@ -38,8 +38,13 @@ from .view import VIEWS, ViewResult, detect_view, facing_of
 
 Array = NDArray[np.float64]
 
-# Below this frame rate a stance is only a handful of frames: contact time is approximate.
-CONTACT_TIME_MIN_FPS = 120.0
+# Contact time is approximate when one frame period plus the toe-off method's own bias exceeds
+# this share of the contact time. The bias: the knee's extension peak follows the toe's lift by
+# up to about 10 ms on the synthetic runner (tests/test_accuracy.py). A tenth is gaitcheck's
+# screening precision for contact time (runners' values span 180-320 ms); for a 250 ms contact
+# it leaves 60 fps and below approximate and 120 fps and above not.
+CONTACT_TIME_MAX_ERROR_SHARE = 0.1
+CONTACT_TIME_TO_BIAS_MS = 10.0
 # A far leg whose landmarks are seen with less visibility than this at contact is not measured.
 FAR_LEG_MIN_VISIBILITY = 0.5
 # Ground-line tilt (deg) worth a note, and one that lowers the confidence of angle metrics.
@@ -212,6 +217,7 @@ def analyze_pose(
 
     quality, reasons, near = _quality(series, cleaned.visibility, xy, cleaned, vres, steps)
     quality["event_method"] = events.method
+    quality["contacts_dropped"] = int(events.contacts_dropped)
     quality["notes"][:0] = timing_notes
     truncated = series.meta.get("truncated_video")
     if isinstance(truncated, dict):
@@ -277,10 +283,14 @@ def analyze_pose(
             continue
         src = "foot_angle_ic_deg" if key == "foot_strike" else key
         approx = False
-        if key == "contact_time_ms" and series.fps < CONTACT_TIME_MIN_FPS:
-            approx = True
-            r.append(f"{series.fps:.0f} fps: a stance spans only a few frames, so contact time "
-                     f"is approximate (120 fps or more advised)")
+        if key == "contact_time_ms":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ct_ms = float(np.nanmean(per_step[src]))
+            if contact_time_is_approximate(series.fps, ct_ms):
+                approx = True
+                r.append(f"{series.fps:.0f} fps: a stance spans only a few frames, so contact "
+                         f"time is approximate (120 fps or more advised)")
         metrics[key] = summarise(key, per_step[src], steps.foot, r, min_conf, approximate=approx)
         if key == "foot_strike":
             cls = strike_class(per_step[src])
@@ -537,6 +547,18 @@ def truncation_sentence(truncated: dict[str, Any]) -> str:
     return (f"The file ends at {truncated['ends_at_s']:.1f} s of {truncated['announced_s']:.1f} "
             "s; it may be incomplete (an interrupted copy or download), so only that part was "
             "analysed.")
+
+
+def contact_time_is_approximate(fps: float, contact_time_ms: float | None) -> bool:
+    """Whether a contact time measured at ``fps`` is too coarse to state plainly.
+
+    True when one frame period plus the toe-off bias exceeds ``CONTACT_TIME_MAX_ERROR_SHARE``
+    of the contact time, or when there is no contact time.
+    """
+    if contact_time_ms is None or not np.isfinite(contact_time_ms) or contact_time_ms <= 0:
+        return True
+    error_ms = 1000.0 / fps + CONTACT_TIME_TO_BIAS_MS
+    return bool(error_ms > CONTACT_TIME_MAX_ERROR_SHARE * contact_time_ms)
 
 
 def _flag_far_leg(curves: dict[str, Any], near: str | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis import Analysis, analyze_pose
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, VideoError
 from .outputs import check_out_dir, output_set
 from .series import PoseSeries
 
@@ -74,14 +74,20 @@ def check_inputs(
 
     resolve_model(config.pose.model)
     info = probe(video_path)
-    start, end = config.pose.start_s, config.pose.end_s
+    start = config.pose.start_s
     if start is not None and start >= info.duration_s:
         raise ConfigError(
             f"--start {start:g} s is not inside {Path(video_path).name}, which lasts "
             f"{info.duration_s:.1f} s; choose a start before the end of the video."
         )
-    if end is not None and end <= 0:  # pragma: no cover - config bounds forbid it
-        raise ConfigError("--end must be later than the start of the video.")
+    from .pose import MIN_TRUNCATED_S
+
+    if info.truncated and info.n_frames / info.nominal_fps - (start or 0.0) < MIN_TRUNCATED_S:
+        raise VideoError(
+            f"{video_path} ends at {info.n_frames / info.nominal_fps:.1f} s of "
+            f"{info.announced_s:.1f} s, too little to analyse; it is incomplete, so copy or "
+            "export it again."
+        )
     return info
 
 

@@ -33,6 +33,12 @@ COLLAPSE_CLOSE_LEG = 0.10
 COLLAPSE_JUMP_LEG = 0.25
 # Longest collapse repaired: the glitches seen last 1-3 frames at 30 fps.
 COLLAPSE_MAX_S = 0.1
+# Frame-rate conversions into 30 fps: 24 -> 30 repeats every 5th picture, 25 -> 30 every 6th.
+_PULLDOWN_PERIODS = (5, 6)
+# A conversion repeats at one phase on every cycle; pose jitter makes a real frame look still
+# now and then. Most cycles (60 %) at the phase and few (20 %) elsewhere separate the two.
+_PULLDOWN_HIT_SHARE = 0.6
+_PULLDOWN_OTHER_SHARE = 0.2
 
 # Landmark groups whose left/right labels MediaPipe swaps as a unit on side views.
 _SWAP_GROUPS: tuple[tuple[int, ...], ...] = (
@@ -94,6 +100,10 @@ def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> Clean
     xy = series.xy_px.copy()
     vis = series.visibility.copy()
     xy[vis < cfg.min_visibility] = np.nan
+
+    # Repeated pictures carry no new motion: drop them so gap filling interpolates through.
+    repeats = pulldown_repeats(xy)
+    xy[repeats] = np.nan
 
     n_swapped = 0
     if cfg.repair_swaps:
@@ -174,6 +184,52 @@ def repair_collapses(xy: Array, fps: float, max_s: float = COLLAPSE_MAX_S) -> tu
                 xy[s0:s1, (a, b)[worst]] = np.nan
                 n_repaired += s1 - s0
     return xy, n_repaired
+def pulldown_repeats(xy: Array) -> NDArray[np.bool_]:
+    """Frames that repeat the previous picture in a frame-rate conversion (telecine).
+
+    24 fps footage in a 30 fps file repeats every 5th picture, 25 fps footage every 6th. The pose
+    model sees the same picture twice, but its temporal filter still moves the landmarks a little
+    (about a third of the neighbouring frames' motion on the shared runner-A series), so repeats
+    are found by their rhythm, not by exact equality: the body's frame-to-frame motion (median
+    over landmarks) at one phase of a 5- or 6-frame cycle is under half the mean of its two
+    neighbours (a real frame moves about as much as its neighbours, a repeat at most a third),
+    on most cycles (``_PULLDOWN_HIT_SHARE``) and rarely elsewhere (``_PULLDOWN_OTHER_SHARE``).
+    A repeat would otherwise read as the foot stopping, which is the contact rule.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, n_landmarks, 2)
+
+    Returns
+    -------
+    ndarray of bool, shape (n_frames,)
+        True on the repeated frames; all False when no conversion cadence is found.
+    """
+    n = xy.shape[0]
+    mask = np.zeros(n, dtype=bool)
+    # Four cycles of the longest period at least, so the share of hits means something.
+    if n < 4 * max(_PULLDOWN_PERIODS):
+        return mask
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        move = np.nanmedian(np.linalg.norm(np.diff(xy, axis=0), axis=-1), axis=1)
+    move = np.concatenate([[np.nan], move])  # motion into frame i, shape (n,)
+    neighbours = 0.5 * (move[:-2] + move[2:])
+    low = np.full(n, np.nan)
+    ok = np.isfinite(move[1:-1]) & np.isfinite(neighbours) & (neighbours > 0)
+    low[1:-1][ok] = (move[1:-1][ok] < 0.5 * neighbours[ok]).astype(float)
+    frame = np.arange(n)
+    for period in _PULLDOWN_PERIODS:
+        for phase in range(period):
+            sel = (frame % period) == phase
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                hit, other = np.nanmean(low[sel]), np.nanmean(low[~sel])
+            if hit >= _PULLDOWN_HIT_SHARE and other <= _PULLDOWN_OTHER_SHARE:
+                mask[sel] = True
+                mask[[0, -1]] = False  # no neighbour on one side: cannot be judged
+                return mask
+    return mask
 
 
 def repair_swaps(

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .batch import cli as batch_commands
 from .config import Config, load_config
 from .errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     GaitcheckError,
+    GaitcheckWarning,
     Interrupted,
     write_crash_log,
 )
@@ -293,6 +295,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- main
 SUBCOMMANDS: list[Callable[[Any], None]] = [_add_pose, _add_analyze, _add_demo, _add_compare]
+SUBCOMMANDS += batch_commands.COMMANDS  # batch, history, athletes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -326,11 +329,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.showwarning = _show_warning
     with contextlib.suppress(ValueError):  # not in the main thread: keep the default
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            # gaitcheck's own warnings (a healed cache entry) are news for the user, shown
+            # once as one line, never turned into errors.
+            warnings.simplefilter("always", GaitcheckWarning)
+            warnings.showwarning = _show_warning
+            return int(args.func(args))
     except GaitcheckError as exc:
         print(f"gaitcheck: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -39,6 +39,10 @@ class OutputError(GaitcheckError):
     """The output folder cannot be created or written."""
 
 
+class GaitcheckWarning(UserWarning):
+    """Something the user should know, though the run goes on (shown as one line)."""
+
+
 class Interrupted(KeyboardInterrupt):  # noqa: N818 - reads as "gaitcheck was interrupted"
     """SIGTERM, turned into an exception so clean-up code runs as for Ctrl-C."""
 

@@ -525,8 +525,10 @@ def load_rules(path: str | Path | None = None) -> RulesTable:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"Rules table {p} does not exist; check the --rules path.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Rules table {p} cannot be read ({exc}).") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"Rules table {p} is not UTF-8 text; save it as UTF-8 TOML.") from None
+    except OSError as exc:
+        raise ConfigError(f"Rules table {p} cannot be read ({exc.strerror}).") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -25,7 +25,14 @@ import numpy as np
 
 from . import landmarks as lm
 from .config import Config, PoseConfig
-from .errors import GaitcheckError, ModelError, NoPersonError, SeriesError, VideoError
+from .errors import (
+    GaitcheckError,
+    GaitcheckWarning,
+    ModelError,
+    NoPersonError,
+    SeriesError,
+    VideoError,
+)
 from .models import ModelFile, cache_root, file_sha256, resolve_model
 from .orientation import upright_turn_deg
 from .progress import progress_bar
@@ -63,7 +70,7 @@ MIN_TRUNCATED_S = 2.0
 CACHE_LOCK_TIMEOUT_S = 1800.0
 
 
-class CacheWarning(UserWarning):
+class CacheWarning(GaitcheckWarning):
     """A cache entry was unreadable or inconsistent and is being recomputed."""
 LEG_POINTS = (lm.LEFT_HIP, lm.RIGHT_HIP, lm.LEFT_KNEE, lm.RIGHT_KNEE, lm.LEFT_ANKLE,
               lm.RIGHT_ANKLE, lm.LEFT_HEEL, lm.RIGHT_HEEL)
@@ -92,26 +99,32 @@ def cache_key(video_sha256: str, model_sha256: str, cfg: PoseConfig, turn_deg: i
 def quiet_native_stderr() -> Iterator[IO[str]]:
     """Send C++ log lines (TFLite/absl, written to file descriptor 2) to the null device.
 
-    Yields a text stream that still reaches the real stderr, for the progress bar. Python's
-    own ``sys.stderr`` is restored before any exception propagates.
+    Yields a text stream that still reaches the user, for the progress bar: the real stderr
+    when ``sys.stderr`` writes to descriptor 2, else ``sys.stderr`` itself (e.g. captured).
+    Descriptor 2 is restored before any exception propagates.
     """
     try:
-        fd = sys.stderr.fileno()
+        sys.stderr.flush()
+        python_on_fd2 = sys.stderr.fileno() == 2
     except (AttributeError, OSError, ValueError):
-        yield sys.stderr  # no real stderr (e.g. captured): nothing to silence
+        python_on_fd2 = False
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield sys.stderr  # no descriptor 2 at all: nothing to silence
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    real = os.fdopen(os.dup(saved), "w", buffering=1)
+    real = os.fdopen(os.dup(saved), "w", buffering=1) if python_on_fd2 else None
     try:
         with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), fd)
-            yield real
+            os.dup2(devnull.fileno(), 2)
+            yield real if real is not None else sys.stderr
     finally:
-        real.flush()
-        os.dup2(saved, fd)
+        if real is not None:
+            real.flush()
+        os.dup2(saved, 2)
         os.close(saved)
-        real.close()
+        if real is not None:
+            real.close()
 
 
 def create_landmarker(model_path: Path, cfg: PoseConfig) -> Any:

@@ -25,6 +25,11 @@ from .errors import SeriesError
 from .landmarks import N_LANDMARKS, NAMES
 
 FORMAT_VERSION = 1
+# Bounds that no real recording reaches; beyond them arithmetic overflows (x**2 of 1e308).
+MAX_ABS_PX = 1e6
+MAX_ABS_M = 1e4
+MAX_ABS_TIME_S = 1e9
+MAX_FPS = 1e5
 ARRAY_NAMES = ("xy_px", "world_m", "visibility", "presence", "time_s", "frame_index")
 
 FloatArray = NDArray[np.float64]
@@ -108,14 +113,26 @@ class PoseSeries:
         fi = arr("frame_index", self.frame_index, np.int64)
         if fi.shape != (n,):
             raise SeriesError(f"Pose series 'frame_index' has shape {fi.shape}, expected ({n},).")
+        for name, bound in (("xy_px", MAX_ABS_PX), ("world_m", MAX_ABS_M)):
+            a = getattr(self, name)
+            if not np.all(np.isnan(a) | (np.abs(a) <= bound)):
+                raise SeriesError(
+                    f"Pose series '{name}' holds infinite values or values beyond +-{bound:g}; "
+                    "a missing landmark is NaN."
+                )
         t = self.time_s
+        if np.any(np.abs(t) > MAX_ABS_TIME_S):
+            raise SeriesError(f"Pose series timestamps lie beyond +-{MAX_ABS_TIME_S:g} s.")
         if not np.all(np.isfinite(t)):
             raise SeriesError("Pose series timestamps contain NaN or infinite values.")
         if n > 1 and not np.all(np.diff(t) > 0):
             raise SeriesError("Pose series timestamps must be strictly increasing.")
         if isinstance(self.fps, bool) or not isinstance(self.fps, int | float | np.number) \
-                or not (np.isfinite(self.fps) and self.fps > 0):
-            raise SeriesError(f"Pose series frame rate must be positive, got {self.fps!r}.")
+                or not (np.isfinite(self.fps) and 0 < self.fps <= MAX_FPS):
+            raise SeriesError(
+                f"Pose series frame rate must be positive and at most {MAX_FPS:g} Hz, got "
+                f"{self.fps!r}."
+            )
         object.__setattr__(self, "fps", float(self.fps))
         try:
             w, h = (int(v) for v in self.frame_size)
@@ -245,7 +262,8 @@ class PoseSeries:
         bad = (f"{path} is not a gaitcheck pose series or is damaged ({{}}); re-create it with "
                "'gaitcheck pose VIDEO'.")
         try:
-            with np.load(path, allow_pickle=False) as data:
+            # Opened here so a damaged zip never leaves the file handle open.
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
                 header = json.loads(str(data["header"]))
                 arrays = {k: data[k] for k in ARRAY_NAMES}
         # A damaged zip raises any of these (truncated, zero bytes, flipped bits).
