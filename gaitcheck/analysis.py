@@ -426,31 +426,41 @@ def _real_timing(series: PoseSeries) -> tuple[PoseSeries, list[dict[str, str]], 
     if meta.get("capture_fps_source") == "metadata" and abs(series.fps - file_fps) > 1e-6:
         notes.append(f"The file says it was filmed at {series.fps:g} fps and plays at "
                      f"{file_fps:g} fps (slow motion); all times are real seconds.")
-    repeats = _repeats(series)
-    n_real = int((~repeats).sum())
-    if n_real < 10 or (series.has_pose & ~repeats).sum() < 10:
+    # Only frames with a person matter: an empty, unchanged picture repeats nothing useful.
+    repeats = _repeats(series) & series.has_pose
+    n_real = int((series.has_pose & ~repeats).sum())
+    if n_real < 10:
         raise AnalysisError(
             f"No running movement found in {_name(series)}: the picture hardly changes "
-            f"({n_real} distinct frames of {series.n_frames}); film the run itself."
+            f"({n_real} distinct frames with a person of {series.n_frames}); film the run "
+            "itself."
         )
     if repeats.any():
-        share = float(repeats.mean())
-        fps_real = motion.real_fps(repeats, series.fps)
-        kept = np.flatnonzero(~repeats)
-        t = series.time_s[kept]
-        if motion.is_regular_pattern(repeats):
-            # Frame-rate conversion: the real frames were evenly spaced in time.
-            t = t[0] + np.arange(kept.size) / fps_real
-        series = _take(series, kept).with_arrays(time_s=t, fps=fps_real)
+        share = float(repeats.sum() / series.has_pose.sum())
+        if motion.is_regular_pattern(_repeats(series)):
+            # Frame-rate conversion: the real frames were evenly spaced in time; keep only them.
+            fps_real = motion.real_fps(_repeats(series), series.fps)
+            kept = np.flatnonzero(~_repeats(series))
+            t = series.time_s[kept[0]] + np.arange(kept.size) / fps_real
+            series = _take(series, kept).with_arrays(time_s=t, fps=fps_real)
+            how = (f"times come from the {kept.size} real frames, about {fps_real:.1f} real "
+                   "frames per second")
+        else:
+            # Frozen stretches: a repeated picture is no new measurement, so it counts as missing.
+            fps_real = motion.real_fps(repeats, series.fps)
+            xy = series.xy_px.copy()
+            vis = series.visibility.copy()
+            xy[repeats] = np.nan
+            vis[repeats] = 0.0
+            series = series.with_arrays(xy_px=xy, visibility=vis)
+            how = "those frames were treated as missing"
         if share >= REPEATED_REASON_SHARE:
             found.append(reason(
                 "repeated_frames",
-                f"{share:.0%} of the frames repeat the one before (a converted or padded "
-                f"video); times come from the {kept.size} real frames, about {fps_real:.1f} "
-                "real frames per second.",
+                f"{share:.0%} of the frames with the runner repeat the picture before (a "
+                f"converted or padded video); {how}.",
             ))
-            notes.append(f"The video repeats {share:.0%} of its frames; the real frame rate is "
-                         f"about {fps_real:.1f} fps and only the real frames were measured.")
+            notes.append(f"The video repeats {share:.0%} of its frames with the runner; {how}.")
     swing = motion.movement_range_leg(series.xy_px)
     if swing < motion.MIN_SWING_LEG:
         raise AnalysisError(

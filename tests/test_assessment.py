@@ -139,8 +139,9 @@ def test_far_leg_is_never_high_and_asymmetry_needs_both_sides() -> None:
 
 
 def test_a_value_within_the_2d_error_of_a_cut_off_is_borderline() -> None:
-    # Shin angle about 12 deg (measured 10.6) against the 10 and 14 deg edges (error 6 deg).
-    run = generate(duration_s=8.0, shank_angle_ic_deg=12.0, far_visibility=0.95,
+    # Shin angle measured at about 8.7 deg against the 8 and 12 deg band edges: within the
+    # 6 deg 2D error (Van Hooren 2023) of both.
+    run = generate(duration_s=8.0, shank_angle_ic_deg=14.0, far_visibility=0.95,
                    near_visibility=0.95)
     a = analyze_pose(run.series).to_dict()
     assert a["metrics"]["shank_angle_ic_deg"]["confidence"]["level"] == "high"
