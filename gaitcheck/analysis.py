@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from . import __version__, motion
 from .assessment import assess, reason
 from .clean import clean_series
-from .confidence import FAR_LEG_HIGH_VISIBILITY, add_side_levels, cap_all
+from .confidence import FAR_LEG_MEDIUM_VISIBILITY, add_side_levels, cap_all, cap_by_spread
 from .config import Config
 from .errors import AnalysisError
 from .events import Events, detect_frontal_events, detect_pelvis_events, detect_side_events
@@ -303,6 +303,7 @@ def analyze_pose(
     leg_vis = {s: float(quality["mean_visibility"][f"{s}_leg"]) for s in SIDES}
     per_side_n = _steps_per_side(keys, per_step, steps)
     capped = add_side_levels(metrics, near, leg_vis, per_side_n)
+    cap_by_spread(metrics)
     far_side = None if near is None else ("right" if near == "left" else "left")
     if far_side is not None and far_side in capped:
         found.append(reason(
@@ -312,17 +313,21 @@ def analyze_pose(
             f"{leg_vis[near or 'left']:.2f} for the near leg), so its values are at most medium "
             "confidence and left/right differences are uncertain.",
         ))
-    if near is None and capped:
+    poorly_seen = [s for s in capped if s != far_side]
+    if poorly_seen:
         found.append(reason(
             "low_visibility",
-            f"The {' and '.join(capped)} leg was poorly seen (visibility below "
-            f"{FAR_LEG_HIGH_VISIBILITY:.2f}), so its values carry low confidence.",
+            f"The {' and '.join(poorly_seen)} leg was poorly seen (visibility below "
+            f"{FAR_LEG_MEDIUM_VISIBILITY:.1f}), so its values carry low confidence.",
         ))
     if mismatch:
         cap_all(metrics, "low", f"the view was forced to {vres.label} but looks like "
                 f"{detected.label}")
+    found += _provenance_reasons(series)
     if any(r["code"] == "slow_motion_suspected" for r in found):
         cap_all(metrics, "medium", "the capture rate of this slow-motion clip was guessed")
+    if any(r["code"] == "multiple_people" for r in found):
+        cap_all(metrics, "medium", "more than one person was in view")
     if n_valid < min_conf:
         found.append(reason(
             "few_steps",
@@ -347,7 +352,6 @@ def analyze_pose(
             f"The step rate of {cad:.0f} steps/min lies between walking and running, so "
             "gaitcheck cannot tell which ranges apply.",
         ))
-    found += _provenance_reasons(series)
     data: dict[str, Any] = {
         "gaitcheck_version": __version__,
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -419,31 +423,44 @@ def _real_timing(series: PoseSeries) -> tuple[PoseSeries, list[dict[str, str]], 
     notes: list[str] = []
     meta = series.meta
     file_fps = float(meta.get("nominal_fps", series.fps))
-    repeats = _repeats(series)
-    n_real = int((~repeats).sum())
-    if n_real < 10 or (series.has_pose & ~repeats).sum() < 10:
+    if meta.get("capture_fps_source") == "metadata" and abs(series.fps - file_fps) > 1e-6:
+        notes.append(f"The file says it was filmed at {series.fps:g} fps and plays at "
+                     f"{file_fps:g} fps (slow motion); all times are real seconds.")
+    # Only frames with a person matter: an empty, unchanged picture repeats nothing useful.
+    repeats = _repeats(series) & series.has_pose
+    n_real = int((series.has_pose & ~repeats).sum())
+    if n_real < 10:
         raise AnalysisError(
             f"No running movement found in {_name(series)}: the picture hardly changes "
-            f"({n_real} distinct frames of {series.n_frames}); film the run itself."
+            f"({n_real} distinct frames with a person of {series.n_frames}); film the run "
+            "itself."
         )
     if repeats.any():
-        share = float(repeats.mean())
-        fps_real = motion.real_fps(repeats, series.fps)
-        kept = np.flatnonzero(~repeats)
-        t = series.time_s[kept]
-        if motion.is_regular_pattern(repeats):
-            # Frame-rate conversion: the real frames were evenly spaced in time.
-            t = t[0] + np.arange(kept.size) / fps_real
-        series = _take(series, kept).with_arrays(time_s=t, fps=fps_real)
+        share = float(repeats.sum() / series.has_pose.sum())
+        if motion.is_regular_pattern(_repeats(series)):
+            # Frame-rate conversion: the real frames were evenly spaced in time; keep only them.
+            fps_real = motion.real_fps(_repeats(series), series.fps)
+            kept = np.flatnonzero(~_repeats(series))
+            t = series.time_s[kept[0]] + np.arange(kept.size) / fps_real
+            series = _take(series, kept).with_arrays(time_s=t, fps=fps_real)
+            how = (f"times come from the {kept.size} real frames, about {fps_real:.1f} real "
+                   "frames per second")
+        else:
+            # Frozen stretches: a repeated picture is no new measurement, so it counts as missing.
+            fps_real = motion.real_fps(repeats, series.fps)
+            xy = series.xy_px.copy()
+            vis = series.visibility.copy()
+            xy[repeats] = np.nan
+            vis[repeats] = 0.0
+            series = series.with_arrays(xy_px=xy, visibility=vis)
+            how = "those frames were treated as missing"
         if share >= REPEATED_REASON_SHARE:
             found.append(reason(
                 "repeated_frames",
-                f"{share:.0%} of the frames repeat the one before (a converted or padded "
-                f"video); times come from the {kept.size} real frames, about {fps_real:.1f} "
-                "real frames per second.",
+                f"{share:.0%} of the frames with the runner repeat the picture before (a "
+                f"converted or padded video); {how}.",
             ))
-            notes.append(f"The video repeats {share:.0%} of its frames; the real frame rate is "
-                         f"about {fps_real:.1f} fps and only the real frames were measured.")
+            notes.append(f"The video repeats {share:.0%} of its frames with the runner; {how}.")
     swing = motion.movement_range_leg(series.xy_px)
     if swing < motion.MIN_SWING_LEG:
         raise AnalysisError(
@@ -524,11 +541,13 @@ def _provenance_reasons(series: PoseSeries) -> list[dict[str, str]]:
         ))
     people = int(meta.get("people_max") or 1)
     if people > 1:
+        unsure = "" if meta.get("people_tracked_largest", True) else (
+            " The person followed was not always the largest in view, so check on the overlay "
+            "that the skeleton stays on the runner.")
         out.append(reason(
             "multiple_people",
-            f"Up to {people} people were seen; gaitcheck followed the same runner (the largest, "
-            "most central one) through the clip. Film the runner alone if another person was "
-            "measured by mistake.",
+            f"Up to {people} people were seen; gaitcheck followed one runner, the one it found "
+            f"first, through the clip.{unsure} Film the runner alone to be sure.",
         ))
     return out
 
@@ -669,6 +688,11 @@ def _video_block(series: PoseSeries) -> dict[str, Any]:
         "duration_s": round(series.duration_s, 4),
         "pose_share": round(series.pose_share, 4),
         "model": series.model,
+        # How the real frame rate was known: user (--capture-fps), metadata (the phone's
+        # capture-rate tag), detected (slow motion recognised) or file.
+        "capture_fps_source": str(meta.get("capture_fps_source") or "file"),
+        "turn_deg": int(meta.get("turn_deg") or 0),
+        "people_max": int(meta.get("people_max") or 1),
     }
 
 

@@ -287,7 +287,8 @@ def _key_frames(data: dict[str, Any], series: PoseSeries, video_path: str | Path
     wanted = sorted({int(s["ic_frame"]) for s in key_frame_steps(data)})
     if not wanted:
         return None
-    frames = dict(zip(wanted, read_frames(video_path, wanted), strict=True))
+    turn = int(series.meta.get("turn_deg") or 0)
+    frames = dict(zip(wanted, read_frames(video_path, wanted, turn_deg=turn), strict=True))
     assert series.frame_index is not None
     row_of = {int(f): i for i, f in enumerate(series.frame_index.tolist())}
     xy = {f: series.xy_px[row_of[f]] for f in wanted if f in row_of}

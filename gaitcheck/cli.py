@@ -219,7 +219,8 @@ def analysis_summary(written: dict[str, Path], out: Path) -> str:
     shown = [f for f in findings if f.get("kind") in ("threshold", "asymmetry", "context")]
     if shown:
         lines += ["", "Findings, most important first:"]
-        lines += [f"  {i}. {f['title']} ({f['severity']}, confidence "
+        lines += [f"  {i}. {f['title']} ({f['severity']}"
+                  f"{', borderline' if f.get('borderline') else ''}, confidence "
                   f"{f['confidence']['level']})" for i, f in enumerate(shown[:5], start=1)]
         if len(shown) > 5:
             lines.append(f"  ... {len(shown) - 5} more in the report")

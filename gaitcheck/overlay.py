@@ -482,7 +482,7 @@ def write_overlay(
     VideoError
         When the source cannot be decoded or has no frames in the series' range.
     """
-    from .video import WebVideoWriter, iter_frames, probe, scaled_size
+    from .video import WebVideoWriter, iter_frames, probe, scaled_size, turned_size
 
     video_path = Path(video_path)
     out_path = Path(out_path)
@@ -493,15 +493,18 @@ def write_overlay(
     assert series.frame_index is not None
     first, last = int(series.frame_index[0]), int(series.frame_index[-1])
     info = probe(video_path)
-    w, h = info.frame_size
+    # Frames turned upright before the pose model are drawn turned the same way.
+    turn = int(series.meta.get("turn_deg") or 0)
+    w, h = turned_size(info.frame_size, turn)
     max_side = None
     if w > max_width_px:
         max_side = int(math.floor(max(w, h) * max_width_px / w))
-    size = scaled_size(info.frame_size, max_side)
+    size = scaled_size((w, h), max_side)
     painter = OverlayPainter(series, analysis, size)
     targets = [out_path] + ([out_path.with_suffix(".webm")] if webm else [])
     writers = [WebVideoWriter(p, size[0], size[1], info.nominal_fps) for p in targets]
-    frames = (f for f in iter_frames(video_path, max_side_px=max_side, info=info)
+    frames = (f for f in iter_frames(video_path, max_side_px=max_side, info=info,
+                                     turn_deg=turn)
               if f.index >= first)
     t0: float | None = None
     last_t = -math.inf

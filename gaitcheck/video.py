@@ -75,6 +75,7 @@ class VideoInfo:
     codec: str
     stored_size: tuple[int, int] = (0, 0)
     announced_frames: int = 0  # frames the container's index lists (0: not stated)
+    capture_fps_tag: float | None = None  # slow-motion capture rate stored by the phone
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -180,6 +181,8 @@ def probe(path: str | Path) -> VideoInfo:
                 f"{path} is damaged (its packets cannot be read); export or copy it again."
             ) from None
         announced = int(stream.frames or 0)
+        capture_tag = capture_fps_from_tags({**dict(container.metadata),
+                                             **dict(stream.metadata)})
         rate = stream.average_rate or stream.guessed_rate
         duration_s = float(stream.duration * stream.time_base) if stream.duration else 0.0
         if not duration_s and container.duration:
@@ -227,7 +230,49 @@ def probe(path: str | Path) -> VideoInfo:
         codec=codec,
         stored_size=stored_size,
         announced_frames=announced,
+        capture_fps_tag=capture_tag,
     )
+
+
+# Metadata keys phones use for the capture rate of a slow-motion clip exported at a normal
+# playback rate: Android's MediaMuxer writes com.android.capture.fps (MediaFormat
+# KEY_CAPTURE_RATE); other vendors use keys ending the same way.
+CAPTURE_FPS_KEYS = ("com.android.capture.fps",)
+CAPTURE_FPS_SUFFIXES = ("capture.fps", "capture_fps", "capturefps")
+
+
+def capture_fps_from_tags(tags: dict[str, str]) -> float | None:
+    """The capture frame rate a container's metadata states, or ``None``.
+
+    Parameters
+    ----------
+    tags : dict of str -> str
+        Container and stream metadata (PyAV ``container.metadata``).
+    """
+    keys = [k for k in tags if k in CAPTURE_FPS_KEYS] + [
+        k for k in tags if k not in CAPTURE_FPS_KEYS
+        and k.lower().replace(" ", "").endswith(CAPTURE_FPS_SUFFIXES)]
+    for k in keys:
+        try:
+            value = float(str(tags[k]).strip())
+        except ValueError:
+            continue
+        if np.isfinite(value) and 1.0 <= value <= 10000.0:
+            return value
+    return None
+
+
+def turned_size(size: tuple[int, int], turn_deg: int) -> tuple[int, int]:
+    """``(width, height)`` after turning a picture by ``turn_deg`` (0, 90, 180, 270)."""
+    return (size[1], size[0]) if turn_deg % 180 == 90 else (size[0], size[1])
+
+
+def turn_image(image: NDArray[np.uint8], turn_deg: int) -> NDArray[np.uint8]:
+    """Turn a picture clockwise by ``turn_deg`` (a multiple of 90), e.g. to set a runner
+    filmed with a missing or wrong rotation tag upright."""
+    k = (int(turn_deg) // 90) % 4
+    # np.rot90 turns counter-clockwise for k > 0.
+    return image if k == 0 else np.ascontiguousarray(np.rot90(image, k=-k))
 
 
 def fix_rotation(
@@ -268,6 +313,7 @@ def iter_frames(
     end_s: float | None = None,
     max_side_px: int | None = None,
     info: VideoInfo | None = None,
+    turn_deg: int = 0,
 ) -> Iterator[Frame]:
     """Stream upright RGB frames with their container timestamps, one at a time.
 
@@ -284,6 +330,9 @@ def iter_frames(
         Downscale frames whose long side exceeds this (area interpolation).
     info : VideoInfo, optional
         Result of :func:`probe` (probed here when omitted).
+    turn_deg : int
+        Extra clockwise turn (0, 90, 180, 270) after the rotation tag, for a picture whose tag
+        is missing or wrong (see ``gaitcheck.orientation``); ``max_side_px`` applies after it.
 
     Yields
     ------
@@ -294,7 +343,7 @@ def iter_frames(
 
     path = Path(path)
     info = info or probe(path)
-    target = scaled_size(info.frame_size, max_side_px)
+    target = scaled_size(turned_size(info.frame_size, turn_deg), max_side_px)
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise VideoError(f"{path} cannot be decoded; re-export it as H.264 MP4.")
@@ -315,6 +364,7 @@ def iter_frames(
             if not ok or bgr is None:
                 break
             bgr = fix_rotation(np.asarray(bgr, np.uint8), info.rotation_deg, info.stored_size)
+            bgr = turn_image(bgr, turn_deg)
             if (bgr.shape[1], bgr.shape[0]) != target:
                 bgr = cv2.resize(bgr, target, interpolation=cv2.INTER_AREA)
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
@@ -323,7 +373,9 @@ def iter_frames(
         cap.release()
 
 
-def read_frames(path: str | Path, indices: Sequence[int]) -> list[NDArray[np.uint8]]:
+def read_frames(
+    path: str | Path, indices: Sequence[int], *, turn_deg: int = 0
+) -> list[NDArray[np.uint8]]:
     """Full-size upright RGB images of the frames at the given decode indices.
 
     Decodes sequentially (seeking by frame number is unreliable for inter-coded video) up to
@@ -335,6 +387,8 @@ def read_frames(path: str | Path, indices: Sequence[int]) -> list[NDArray[np.uin
         The video.
     indices : sequence of int
         0-based decode indices; repeats and any order are allowed.
+    turn_deg : int
+        Extra clockwise turn after the rotation tag (as in :func:`iter_frames`).
 
     Returns
     -------
@@ -366,9 +420,9 @@ def read_frames(path: str | Path, indices: Sequence[int]) -> list[NDArray[np.uin
             if index in wanted:
                 ok, bgr = cap.retrieve()
                 if ok and bgr is not None:
-                    bgr = fix_rotation(
+                    bgr = turn_image(fix_rotation(
                         np.asarray(bgr, np.uint8), info.rotation_deg, info.stored_size
-                    )
+                    ), turn_deg)
                     found[index] = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8)
     finally:
         cap.release()
