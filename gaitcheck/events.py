@@ -116,6 +116,16 @@ def _crossings_up(signal: Array, threshold: Array | float) -> Array:
     return _crossings_down(-signal, -np.asarray(threshold))
 
 
+def frames_in(duration_s: float, dt: float, minimum: int = 1) -> int:
+    """Whole frames nearest to ``duration_s`` at frame period ``dt`` (at least ``minimum``).
+
+    Halves round up, with a margin far above float error: ``round`` would send 0.05 s at
+    90 fps (4.5 frames) to 4 or 5 depending on the last bit of ``dt``, so shifting a clip's
+    timestamps by an hour could change a window and with it the results.
+    """
+    return max(minimum, int(np.floor(duration_s / dt + 0.5 + 1e-6)))
+
+
 def _index_to_time(index: Array, time_s: Array) -> Array:
     return np.interp(index, np.arange(time_s.shape[0]), time_s)
 
@@ -636,12 +646,12 @@ def detect_frontal_events(
         lowest = np.nanmax(feet_y, axis=1)
         # About one stride: long enough to always hold a stance, short enough to follow the
         # ground line when the runner moves toward or away from the camera.
-        win = max(3, int(round(0.8 / dt)) | 1)
+        win = frames_in(0.8, dt, 3) | 1
         ground = _ground_line(lowest, win)
         # Both legs, so mirroring the image (left <-> right) changes nothing.
         leg = 0.5 * (leg_length_series(xy, *LEG["left"][:3])
                      + leg_length_series(xy, *LEG["right"][:3]))
-        leg_t = _smooth_nan(leg, max(1, int(round(1.0 / dt))))
+        leg_t = _smooth_nan(leg, frames_in(1.0, dt))
     # A band of 2.5 % of the (apparent) leg length above the ground line finds each landing;
     # the exact moment is then refined from the foot's vertical velocity.
     tol = 0.025 * leg_t
@@ -649,8 +659,8 @@ def detect_frontal_events(
     vy = _gradient(sharp[..., 1], time_s)
     ic: dict[str, Array] = {}
     to: dict[str, Array] = {}
-    min_stance = max(1, int(round(0.5 * cfg.min_step_s / dt)))
-    approach_n = max(1, int(round(FRONTAL_APPROACH_S / dt)))
+    min_stance = frames_in(0.5 * cfg.min_step_s, dt)
+    approach_n = frames_in(FRONTAL_APPROACH_S, dt)
     for side in SIDES:
         _, _, _, heel, toe = LEG[side]
         height_heel = ground - xy[:, heel, 1]
