@@ -1,7 +1,8 @@
 """Which pose model file to use: bundled, cached, or fetched once from Google's model store.
 
 ``--model lite|full|heavy|PATH``. The "full" bundle ships inside the package
-(``gaitcheck/data/models``, so wheels carry it too); "lite" and "heavy" (and "full" should the
+(``models/`` at the repository's top level, reached through the package-data link
+``gaitcheck/data/models``, so wheels carry it too); "lite" and "heavy" (and "full" should the
 bundled file be missing) are downloaded once into the user cache. Google publishes no checksums
 for these bundles, so a download is accepted when it is a zip holding ``.tflite`` networks, and
 its sha256 is recorded next to it; later runs verify the file against that record.
@@ -158,7 +159,7 @@ def resolve_model(
                     raise ModelError(
                         f"Bundled model {path} has sha256 {actual[:12]}..., expected "
                         f"{sha[:12]}...; restore it from the repository "
-                        "(git checkout gaitcheck/data/models/)."
+                        "(git checkout models/)."
                     )
                 return ModelFile(spec, path, sha, "bundled")
 
