@@ -19,6 +19,7 @@ from . import __version__
 from .batch import cli as batch_commands
 from .config import Config, load_config
 from .errors import GaitcheckError
+from .web import cli as web_commands
 
 
 def add_video_options(p: argparse.ArgumentParser) -> None:
@@ -227,6 +228,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- main
 SUBCOMMANDS: list[Callable[[Any], None]] = [_add_pose, _add_analyze, _add_demo, _add_compare]
 SUBCOMMANDS += batch_commands.COMMANDS  # batch, history, athletes
+SUBCOMMANDS += web_commands.COMMANDS  # serve
 
 
 def build_parser() -> argparse.ArgumentParser:
