@@ -89,9 +89,11 @@ def cli_sentence(path: Path, tmp: Path, capsys: pytest.CaptureFixture[str]) -> s
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, side_clip: Path,
            pose_cache: Path) -> Iterator[tuple[TestClient, str]]:
-    """A running app (1 analysis process) that has analysed the shared clip once."""
+    """A running app (1 analysis process, no plots) that has analysed the shared clip once."""
     data = tmp_path_factory.mktemp("web-data")
-    with TestClient(create_app(WebSettings(data_dir=data, workers=1))) as client:
+    (data / "fast.toml").write_text(FAST_TOML)
+    settings = WebSettings(data_dir=data / "store", workers=1, config_path=data / "fast.toml")
+    with TestClient(create_app(settings)) as client:
         r = upload(client, side_clip, "side clip.mp4", athlete="Ana Ruiz", date="2026-05-01",
                    no_overlay="1", pain="outer-hip", pain_side="left")
         assert r.status_code == 201, r.text
@@ -122,7 +124,11 @@ def test_upload_gives_session_with_cadence(served: tuple[TestClient, str],
     # Downloads: the analysis files are there; no overlay was asked for.
     for name in ("steps.csv", "cycles.csv", "report.md", "report.html"):
         assert client.get(f"/sessions/{sid}/files/{name}").status_code == 200, name
-    assert client.get(f"/sessions/{sid}/files/overlay.mp4").status_code == 404
+    report = client.get(f"/sessions/{sid}/files/report.html")
+    assert report.headers["content-type"].startswith("text/html") and "<html" in report.text
+    steps = client.get(f"/sessions/{sid}/files/steps.csv")
+    assert "attachment" in steps.headers["content-disposition"]
+    assert client.get(f"/sessions/{sid}/files/overlay.mp4").status_code == 404  # not asked
     # The same video, athlete and settings again: no second analysis, straight to the session.
     again = upload(client, side_clip, "copy.mp4", athlete="ana  ruiz", date="2026-05-01",
                    no_overlay="1", pain="outer-hip", pain_side="left")

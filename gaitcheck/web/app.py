@@ -207,7 +207,8 @@ def create_app(settings: WebSettings) -> FastAPI:
 
     # ------------------------------------------------------------------ API
     @app.get("/api/jobs/{session_id}")
-    def job_status(session_id: str) -> dict[str, Any]:
+    async def job_status(session_id: str) -> dict[str, Any]:
+        # On the event loop: one indexed read, quicker than a hop to the thread pool.
         job = store.job_for_session(session_id) if queue.is_session_id(session_id) else None
         if job is None:
             raise HTTPException(404)

@@ -26,6 +26,7 @@ from ..store import Job, Store
 from . import queue
 
 TMP_PREFIX = ".tmp-web-"
+WORKER_NICENESS = 10
 UPLOAD_NAME_KEY = "upload_name"  # the client's file name rides in the job's context
 log = logging.getLogger("gaitcheck.web")
 
@@ -118,6 +119,9 @@ def _watch_parent(parent_pid: int) -> None:
 def worker_main(data_dir: str, parent_pid: int, poll_s: float) -> None:
     """Body of one analysis process: claim, analyse, repeat; sleep ``poll_s`` when idle."""
     _watch_parent(parent_pid)
+    if hasattr(os, "nice"):
+        # Analyses yield the CPU to the server process: pages and status stay quick.
+        os.nice(WORKER_NICENESS)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     store = Store(data_dir)
     me = worker_name()
