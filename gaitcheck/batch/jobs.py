@@ -135,9 +135,9 @@ def run_remote(spec: JobSpec, video_bytes: bytes | None = None) -> JobOutcome:
     """
     t0 = time.perf_counter()
     outcome = JobOutcome(spec.job_id, spec.session_id, worker_name(), 0.0)
+    video = spec.video
     with tempfile.TemporaryDirectory(prefix="gaitcheck-job-") as work:
         try:
-            video = spec.video
             if video_bytes is not None:
                 video = str(Path(work) / "in" / spec.video_name)
                 Path(video).parent.mkdir()
@@ -147,7 +147,8 @@ def run_remote(spec: JobSpec, video_bytes: bytes | None = None) -> JobOutcome:
             outcome.files = {str(p.relative_to(out)): p.read_bytes()
                              for p in sorted(out.rglob("*")) if p.is_file()}
         except Exception as exc:  # noqa: BLE001 - a bad video must never stop the batch
-            outcome.error = _reason(exc, spec.video_name)
+            # Name the video as the coach knows it, not the worker's temporary copy.
+            outcome.error = _reason(exc, spec.video_name).replace(video, spec.video)
     outcome.duration_s = time.perf_counter() - t0
     return outcome
 

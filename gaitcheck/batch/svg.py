@@ -103,7 +103,7 @@ def trend_plot(points: Sequence[tuple[str, float, float]], unit: str, title: str
     days = [dt.date.fromisoformat(d).toordinal() for d, _, _ in points]
     lows = [v - n for _, v, n in points]
     highs = [v + n for _, v, n in points]
-    lo, hi = _range(lows + highs)
+    lo, hi = _range(lows + highs, pad=0.3)  # room above and below the band
     d0, d1 = min(days), max(days)
     x0, x1 = PAD_L + 20, W_PX - PAD_R - 20
     axis_y = H_PX - PAD_B
