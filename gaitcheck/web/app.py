@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 
 from ..errors import GaitcheckError
 from ..store import Store, StoreError
+from ..store.keys import session_id_for
 from . import pages, queue
 from .security import RateLimiter, TokenMiddleware
 from .settings import WebSettings
@@ -233,7 +234,6 @@ def create_app(settings: WebSettings) -> FastAPI:
             form = await run_in_threadpool(pages.parse_form, up, settings.config_path)
             await run_in_threadpool(check_video, up)
             athlete = store.athlete(form.athlete)
-            existing = queue.find_existing(store, athlete.id, up.sha256, form.settings_hash)
         except UploadRefused:
             up.discard()
             raise
@@ -243,18 +243,20 @@ def create_app(settings: WebSettings) -> FastAPI:
         except BaseException:
             up.discard()
             raise
-        if existing is not None:
+        assert up.path is not None
+        sid = session_id_for(athlete.name, up.sha256, form.settings_hash)
+        job = store.job_for_session(sid)
+        if store.session(sid) is not None or (job is not None and job.state != "failed"):
             up.discard()  # the same video with the same settings: show what is there
-            sid = existing.session_id
             status = 200
         else:
-            assert up.path is not None
             job = queue.enqueue(
-                store, athlete_id=athlete.id, date=form.date, stored_name=up.path.name,
-                sha256=up.sha256, settings_hash=form.settings_hash, settings=form.settings,
-                context={**form.context, UPLOAD_NAME_KEY: up.filename}, notes=form.notes)
-            sid, status = job.session_id, 201
-        url = f"/sessions/{sid}" if existing is not None and existing.done else f"/jobs/{sid}"
+                store, session_id=sid, athlete_id=athlete.id, date=form.date,
+                stored_name=up.path.name, sha256=up.sha256, settings_hash=form.settings_hash,
+                settings=form.settings, context={**form.context, UPLOAD_NAME_KEY: up.filename},
+                notes=form.notes)
+            status = 201
+        url = f"/sessions/{sid}" if store.session(sid) is not None else f"/jobs/{sid}"
         if wants_json(request):
             return JSONResponse({"session_id": sid, "url": url}, status)
         return RedirectResponse(url, 303)

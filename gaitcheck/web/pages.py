@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from ..batch.group import group_rows, metric_order, noise_of
-from ..batch.runner import settings_dict, settings_hash
 from ..batch.summary import GROUP_METRICS
 from ..batch.svg import trend_plot
 from ..compare import compare, load_analysis
@@ -18,6 +17,7 @@ from ..errors import ConfigError
 from ..findings import PAIN_LOCATIONS, RED_FLAGS, RunnerContext, load_advice, metric_info
 from ..store import Job, Session, Store
 from ..store.db import utc_now
+from ..store.keys import settings_dict, settings_hash
 from .queue import STAGE_PROGRESS, UPLOADS_DIR, queue_position
 from .uploads import Upload
 

@@ -2,14 +2,13 @@
 
 Web jobs are the ones whose ``video_path`` lies in ``uploads/`` (relative to the data folder);
 ``gaitcheck batch`` stores absolute paths, so neither ever takes the other's jobs, and a batch
-and a server may share one data folder. Session ids of uploads are random (they are the
-capability in every page and file address), unlike the deterministic ids of a batch.
+and a server may share one data folder. Session ids are the store's
+(:func:`gaitcheck.store.keys.session_id_for`: athlete, video content, settings), so an upload
+of a video a batch already analysed for that athlete with the same settings finds its session.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from ..store import Job, Store
@@ -17,7 +16,6 @@ from ..store.db import utc_now
 from .uploads import UPLOADS_DIR
 
 WORKER_PREFIX = "web:"
-SESSION_ID_HEX = 20  # 80 random bits
 INTERRUPTED = ("The analysis was interrupted {n} times (the server stopped while it ran) and "
                "was not retried again; upload the video again to retry.")
 
@@ -26,46 +24,28 @@ STAGE_PROGRESS = {"starting": 0.02, "decode": 0.05, "pose": 0.1, "analysis": 0.4
                   "report": 0.55, "overlay": 0.7, "saving": 0.95}
 
 
-def new_session_id() -> str:
-    """A random, unguessable session id (lower-case hex)."""
-    return secrets.token_hex(SESSION_ID_HEX // 2)
-
-
 def is_session_id(text: str) -> bool:
-    """Whether ``text`` has the shape of a session id (web: 20 hex, batch: 16 hex)."""
+    """Whether ``text`` has the shape of a session id (16 hex digits; up to 64 accepted)."""
     return 16 <= len(text) <= 64 and all(c in "0123456789abcdef" for c in text)
 
 
-@dataclass(frozen=True)
-class Existing:
-    """An upload that is already analysed (``session``) or on its way (``job``)."""
+def enqueue(store: Store, *, session_id: str, athlete_id: int, date: str, stored_name: str,
+            sha256: str, settings_hash: str, settings: dict[str, Any],
+            context: dict[str, Any], notes: str) -> Job:
+    """Queue an uploaded video (stored as ``uploads/<stored_name>``) for ``session_id``.
 
-    session_id: str
-    done: bool
-
-
-def find_existing(store: Store, athlete_id: int, sha256: str, settings_hash: str) -> \
-        Existing | None:
-    """The session, or the queued/running job, for this athlete, video content and settings."""
-    with store.transaction() as conn:
-        row = conn.execute("SELECT id FROM sessions WHERE athlete_id=? AND video_sha256=? AND "
-                           "settings_hash=?", (athlete_id, sha256, settings_hash)).fetchone()
-        if row:
-            return Existing(row["id"], True)
-        row = conn.execute("SELECT session_id FROM jobs WHERE athlete_id=? AND video_sha256=? "
-                           "AND settings_hash=? AND state IN ('queued', 'running') ORDER BY id "
-                           "DESC LIMIT 1", (athlete_id, sha256, settings_hash)).fetchone()
-    return Existing(row["session_id"], False) if row else None
-
-
-def enqueue(store: Store, *, athlete_id: int, date: str, stored_name: str, sha256: str,
-            settings_hash: str, settings: dict[str, Any], context: dict[str, Any],
-            notes: str) -> Job:
-    """Queue an uploaded video (stored as ``uploads/<stored_name>``) under a new session id."""
-    return store.add_job(session_id=new_session_id(), athlete_id=athlete_id, date=date,
-                         video_path=f"{UPLOADS_DIR}/{stored_name}", video_sha256=sha256,
-                         settings_hash=settings_hash, settings=settings, context=context,
-                         notes=notes)
+    A failed job of the same session is queued again with the new upload (whose earlier file
+    is then removed); a queued, running or done one is returned unchanged.
+    """
+    before = store.job_for_session(session_id)
+    job = store.add_job(session_id=session_id, athlete_id=athlete_id, date=date,
+                        video_path=f"{UPLOADS_DIR}/{stored_name}", video_sha256=sha256,
+                        settings_hash=settings_hash, settings=settings, context=context,
+                        notes=notes)
+    if before is not None and before.state == "failed" and before.video_path != job.video_path \
+            and before.video_path.startswith(f"{UPLOADS_DIR}/"):
+        (store.data_dir / before.video_path).unlink(missing_ok=True)
+    return job
 
 
 def claim(store: Store, worker: str) -> Job | None:
