@@ -91,8 +91,12 @@ def main() -> int:
         try:
             return run(url, args, server)
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
+            server.terminate()  # uvicorn stops its analysis processes itself
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(30)
 
 
 def run(url: str, args: argparse.Namespace, server: subprocess.Popen[bytes]) -> int:

@@ -398,8 +398,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, pose_cache: Path) -> I
             time.sleep(0.3)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+        proc.terminate()  # uvicorn stops its analysis processes itself
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
         log.close()
 
 

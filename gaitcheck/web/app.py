@@ -76,7 +76,8 @@ def create_app(settings: WebSettings) -> FastAPI:
 
     store = Store(settings.data_dir)
     data_dir = store.data_dir
-    pool = WorkerPool(data_dir, settings.workers, settings.poll_s)
+    pool = WorkerPool(data_dir, settings.workers, settings.poll_s,
+                      logging.WARNING if settings.quiet else logging.INFO)
     limiter = RateLimiter(settings.uploads_per_window, settings.upload_window_s)
     lock = FileLock(str(data_dir / "serve.lock"))
     view = pages.Pages(store)

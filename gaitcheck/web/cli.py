@@ -55,7 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         data_dir=resolve_data_dir(args.data_dir), host=args.host, port=args.port,
         token=args.token, workers=args.workers,
         max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
-        uploads_per_window=args.uploads_per_hour, config_path=args.config)
+        uploads_per_window=args.uploads_per_hour, config_path=args.config, quiet=args.quiet)
     app = create_app(settings)
     print(f"gaitcheck serving http://{args.host}:{args.port}/ with {settings.workers} analysis "
           f"process(es); data folder {settings.data_dir}.", flush=True)

@@ -49,6 +49,8 @@ class WebSettings:
         TOML settings applied to every upload (model, cleaning, rules, ...).
     max_attempts : int
         A job interrupted by a stop is retried on start until it has run this many times.
+    quiet : bool
+        Analysis processes log only warnings.
     """
 
     data_dir: Path
@@ -62,6 +64,7 @@ class WebSettings:
     poll_s: float = 0.5
     config_path: Path | None = None
     max_attempts: int = 2
+    quiet: bool = False
 
     def __post_init__(self) -> None:
         if self.token is None and os.environ.get(TOKEN_ENV):

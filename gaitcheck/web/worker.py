@@ -116,13 +116,14 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="gaitcheck-parent-watch", daemon=True).start()
 
 
-def worker_main(data_dir: str, parent_pid: int, poll_s: float) -> None:
+def worker_main(data_dir: str, parent_pid: int, poll_s: float,
+                log_level: int = logging.INFO) -> None:
     """Body of one analysis process: claim, analyse, repeat; sleep ``poll_s`` when idle."""
     _watch_parent(parent_pid)
     if hasattr(os, "nice"):
         # Analyses yield the CPU to the server process: pages and status stay quick.
         os.nice(WORKER_NICENESS)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.basicConfig(level=log_level, format="%(asctime)s %(name)s: %(message)s")
     store = Store(data_dir)
     me = worker_name()
     while True:
@@ -136,8 +137,10 @@ def worker_main(data_dir: str, parent_pid: int, poll_s: float) -> None:
 class WorkerPool:
     """The server's analysis processes."""
 
-    def __init__(self, data_dir: Path, n: int, poll_s: float) -> None:
+    def __init__(self, data_dir: Path, n: int, poll_s: float,
+                 log_level: int = logging.INFO) -> None:
         self.data_dir = data_dir
+        self.log_level = log_level
         self.n = n
         self.poll_s = poll_s
         self.procs: list[Any] = []
@@ -147,7 +150,8 @@ class WorkerPool:
         ctx = multiprocessing.get_context("spawn")
         for i in range(self.n):
             p = ctx.Process(target=worker_main, name=f"gaitcheck-web-worker-{i + 1}",
-                            args=(str(self.data_dir), os.getpid(), self.poll_s), daemon=True)
+                            args=(str(self.data_dir), os.getpid(), self.poll_s, self.log_level),
+                            daemon=True)
             p.start()
             self.procs.append(p)
 
