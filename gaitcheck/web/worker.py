@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import socket
+import tempfile
 import threading
 import time
 import traceback
@@ -83,7 +85,11 @@ def run_job(store: Store, job: Job) -> bool:
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         cfg = load_config(None, job.settings)
-        data = analyze_to_dir(video, tmp, cfg, progress=progress)
+        with tempfile.TemporaryDirectory(prefix="gaitcheck-web-") as named:
+            # The report names its video by file name: show the runner's, not the random one.
+            link = Path(named) / display_name(name)
+            os.symlink(video.resolve(), link)
+            data = analyze_to_dir(link, tmp, cfg, progress=progress)
         progress("saving")
         _publish(tmp, final)
         record = session_record(data, date=job.date, video_name=name,
@@ -100,6 +106,11 @@ def run_job(store: Store, job: Job) -> bool:
         return False
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def display_name(name: str) -> str:
+    """A harmless file name made from the client's (letters, digits, ``._-`` only)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-")[:100] or "video"
 
 
 def video_name_of(job: Job) -> str:
