@@ -323,13 +323,54 @@ def test_restart_mid_job_retries_once_then_fails_with_reason(
         assert (settings.data_dir / job.video_path).is_file()
         time.sleep(2 * settings.poll_s)  # an idle worker must not pick the failed job up
         assert client.get(f"/api/jobs/{b}").json()["state"] == "failed"
-        # Queued at once, all finish (one analysis process, in upload order).
-        ids = [upload(client, side_clip, athlete=f"Q{i}").json()["session_id"]
-               for i in range(3)]
+        # Queued at once, all finish (one analysis process, in upload order). Eve's two
+        # sessions differ in their settings (the view), so both are analysed.
+        forms = [{"athlete": "Eve", "date": "2026-05-01"},
+                 {"athlete": "Eve", "date": "2026-06-01", "view": "side-left"},
+                 {"athlete": "Finn"}]
+        ids = [upload(client, side_clip, **f).json()["session_id"] for f in forms]
+        assert len(set(ids)) == 3
         positions = [client.get(f"/api/jobs/{i}").json()["queue_position"] for i in ids]
         assert positions[1:] == sorted(positions[1:]) and positions[-1] >= 1
         for sid in ids:
             assert wait_job(client, sid, ("done", "failed"))["state"] == "done"
+        # Eve's history: both sessions, trends, and the two compared (same video: nothing
+        # moved beyond noise).
+        store = client.app.state.store  # type: ignore[attr-defined]
+        eve = store.find_athlete("eve")
+        page = client.get(f"/athletes/{eve.id}?a={ids[0]}&b={ids[1]}").text
+        assert all(f'data-session="{i}"' in page for i in ids[:2])
+        assert 'id="moved-table"' in page and "2026-05-01" in page and "2026-06-01" in page
+        assert "Step rate (cadence) over time" in page
+        # Delete: the session, its job, its folder and its uploaded video are gone.
+        video = settings.data_dir / store.job_for_session(ids[2]).video_path
+        assert video.is_file()
+        r = client.post(f"/sessions/{ids[2]}/delete", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/athletes/")
+        assert client.get(f"/sessions/{ids[2]}").status_code == 404
+        assert not (settings.data_dir / "sessions" / ids[2]).exists() and not video.exists()
+
+
+def test_one_server_per_data_folder(tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    with TestClient(create_app(WebSettings(data_dir=tmp_path, workers=0))):
+        assert cli_main(["serve", "--data-dir", str(tmp_path), "--port", "1"]) == 2
+        assert "Another gaitcheck server is using the data folder" in capsys.readouterr().err
+    capsys.readouterr()
+
+
+def test_names_from_the_client_never_become_paths() -> None:
+    from gaitcheck.web.queue import is_session_id
+    from gaitcheck.web.worker import display_name
+
+    for raw in ("../../etc/passwd", "/abs/path.mp4", "..", ".hidden.mp4", "a\\b.mp4",
+                "run (1).mp4", ""):
+        name = display_name(raw)
+        assert name and "/" not in name and "\\" not in name and not name.startswith(".")
+    assert display_name("side clip.mp4") == "side_clip.mp4"
+    assert is_session_id("0123456789abcdef")
+    for bad in ("..", "0123456789ABCDEF", "0123456789abcde", "../0123456789abcdef", "x" * 16):
+        assert not is_session_id(bad)
 
 
 # ---------------------------------------------------------------------------- browser

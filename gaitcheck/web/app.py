@@ -32,6 +32,7 @@ from .worker import TMP_PREFIX, UPLOAD_NAME_KEY, WorkerPool
 
 log = logging.getLogger("gaitcheck.web")
 STATIC = Path(__file__).parent / "static"
+SERVE_LOCK = "serve.lock"
 
 # The files of a session that may be downloaded: address name -> (file, media type).
 SESSION_FILES = {
@@ -79,7 +80,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     pool = WorkerPool(data_dir, settings.workers, settings.poll_s,
                       logging.WARNING if settings.quiet else logging.INFO)
     limiter = RateLimiter(settings.uploads_per_window, settings.upload_window_s)
-    lock = FileLock(str(data_dir / "serve.lock"))
+    lock = FileLock(str(data_dir / SERVE_LOCK))
     view = pages.Pages(store)
 
     @asynccontextmanager

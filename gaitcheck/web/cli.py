@@ -57,11 +57,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
         uploads_per_window=args.uploads_per_hour, config_path=args.config, quiet=args.quiet)
     app = create_app(settings)
+    ensure_free(settings.data_dir)
     print(f"gaitcheck serving http://{args.host}:{args.port}/ with {settings.workers} analysis "
           f"process(es); data folder {settings.data_dir}.", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet
                 else "info", server_header=False)
     return 0
+
+
+def ensure_free(data_dir: Path) -> None:
+    """Refuse to start (one sentence, exit 2) when another server uses the data folder; the
+    app takes the lock itself when it starts."""
+    from filelock import FileLock, Timeout
+
+    from .app import SERVE_LOCK, ServerBusy
+
+    lock = FileLock(str(data_dir / SERVE_LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ServerBusy(f"Another gaitcheck server is using the data folder {data_dir}; stop "
+                         "it first or give another --data-dir.") from None
+    lock.release()
 
 
 COMMANDS: list[Callable[[Any], None]] = [_add_serve]
