@@ -18,14 +18,15 @@ from ..findings import PAIN_LOCATIONS, RED_FLAGS, RunnerContext, load_advice, me
 from ..store import Job, Session, Store
 from ..store.db import utc_now
 from ..store.keys import settings_dict, settings_hash
-from .queue import STAGE_PROGRESS, UPLOADS_DIR, queue_position
+from .queue import STAGE_PROGRESS, UPLOADS_DIR
 from .uploads import Upload
 
 VIEWS = (("auto", "detect it for me"), ("side-left", "side, runner facing left"),
          ("side-right", "side, runner facing right"), ("rear", "from behind"),
          ("front", "from the front"))
 PAIN_SIDES = ("left", "right", "both")
-STAGES = (("queued", "waiting"), ("starting", "starting"), ("pose", "finding the body"),
+STAGES = (("queued", "waiting"), ("starting", "starting"), ("check", "checking the video"),
+          ("pose", "finding the body"),
           ("analysis", "measuring steps"), ("report", "writing the report"),
           ("overlay", "drawing the video"), ("saving", "saving"), ("done", "done"))
 MAX_ATHLETE_CHARS = 80
@@ -233,8 +234,7 @@ class Pages:
                   if j.video_path.startswith(f"{UPLOADS_DIR}/")]
         queued = [j for j in self.store.jobs() if j.state in ("queued", "running")]
         return self._render("group.html", rows=rows, heads=heads, failed=failed,
-                            queued=queued, generated=utc_now(),
-                            positions={j.id: queue_position(self.store, j) for j in queued})
+                            queued=queued, generated=utc_now())
 
 
 def _value(s: Session, key: str) -> float | None:
