@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import __version__
+from . import __version__, motion
+from .assessment import assess, reason
 from .clean import clean_series
+from .confidence import FAR_LEG_HIGH_VISIBILITY, add_side_levels, cap_all
 from .config import Config
 from .errors import AnalysisError
 from .events import Events, detect_frontal_events, detect_pelvis_events, detect_side_events
@@ -36,15 +38,26 @@ from .view import VIEWS, ViewResult, detect_view, facing_of
 
 Array = NDArray[np.float64]
 
-# Below this frame rate a stance is only a handful of frames: contact time is approximate.
-CONTACT_TIME_MIN_FPS = 120.0
+# Contact time is approximate when one frame period plus the toe-off method's own bias exceeds
+# this share of the contact time. The bias: the knee's extension peak follows the toe's lift by
+# up to about 10 ms on the synthetic runner (tests/test_accuracy.py). A tenth is gaitcheck's
+# screening precision for contact time (runners' values span 180-320 ms); for a 250 ms contact
+# it leaves 60 fps and below approximate and 120 fps and above not.
+CONTACT_TIME_MAX_ERROR_SHARE = 0.1
+CONTACT_TIME_TO_BIAS_MS = 10.0
 # A far leg whose landmarks are seen with less visibility than this at contact is not measured.
 FAR_LEG_MIN_VISIBILITY = 0.5
 # Ground-line tilt (deg) worth a note, and one that lowers the confidence of angle metrics.
 GROUND_TILT_NOTE_DEG = 3.0
 GROUND_TILT_REASON_DEG = 7.0
-# Cadence below this (steps/min) with long steps reads as walking rather than running.
-WALKING_MAX_CADENCE_SPM = 140.0
+# Step rates (steps/min) that read as walking (below) or running (at or above); between the
+# two the activity is unknown and the clip is not judged. Walkers step at about 90-130 and
+# runners at 150-190 steps/min (van Oeveren 2020: 165 +- 8); the gap keeps a slow jog or a
+# brisk walk from being judged by the wrong ranges.
+WALKING_MAX_CADENCE_SPM = 135.0
+RUNNING_MIN_CADENCE_SPM = 145.0
+# Repeated frames below this share are ordinary dropped-frame fill-ins (dropped silently).
+REPEATED_REASON_SHARE = 0.05
 
 STEP_COLUMNS = (
     "index", "foot", "ic_frame", "ic_time_s", "to_frame", "to_time_s", "step_time_s",
@@ -172,6 +185,7 @@ def analyze_pose(
             f"{_name(series)} has {int(series.has_pose.sum())} frames with a person; at least "
             "a few strides (about 2 s) of running with the whole body in frame are needed."
         )
+    series, found, timing_notes = _real_timing(series)
     cleaned = clean_series(series, cfg.clean)
     xy = cleaned.xy_px
     time_s = series.time_s
@@ -203,9 +217,22 @@ def analyze_pose(
 
     quality, reasons, near = _quality(series, cleaned.visibility, xy, cleaned, vres, steps)
     quality["event_method"] = events.method
-    if vres.source == "user" and detected.label != vres.label and detected.confidence >= 0.5:
-        reasons.append(f"the view was set to {vres.label} but the video looks like "
-                       f"{detected.label}")
+    quality["contacts_dropped"] = int(events.contacts_dropped)
+    quality["notes"][:0] = timing_notes
+    truncated = series.meta.get("truncated_video")
+    if isinstance(truncated, dict):
+        quality["truncated_video"] = truncated
+        quality["notes"].append(truncation_sentence(truncated))
+        found.append(reason("truncated_video", truncation_sentence(truncated)))
+    mismatch = (vres.source == "user" and detected.confidence >= 0.4
+                and detected.label != vres.label)
+    if mismatch:
+        found.append(reason(
+            "view_mismatch",
+            f"The view was set to {vres.label}, but the video looks like a {detected.label} "
+            f"view (confidence {detected.confidence:.2f}), so no measure can be trusted; "
+            "check --view.",
+        ))
         quality["notes"].append(
             f"The view was set to {vres.label}, but the landmarks look like a {detected.label} "
             f"view (confidence {detected.confidence:.2f}); check --view."
@@ -256,10 +283,14 @@ def analyze_pose(
             continue
         src = "foot_angle_ic_deg" if key == "foot_strike" else key
         approx = False
-        if key == "contact_time_ms" and series.fps < CONTACT_TIME_MIN_FPS:
-            approx = True
-            r.append(f"{series.fps:.0f} fps: a stance spans only a few frames, so contact time "
-                     f"is approximate (120 fps or more advised)")
+        if key == "contact_time_ms":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ct_ms = float(np.nanmean(per_step[src]))
+            if contact_time_is_approximate(series.fps, ct_ms):
+                approx = True
+                r.append(f"{series.fps:.0f} fps: a stance spans only a few frames, so contact "
+                         f"time is approximate (120 fps or more advised)")
         metrics[key] = summarise(key, per_step[src], steps.foot, r, min_conf, approximate=approx)
         if key == "foot_strike":
             cls = strike_class(per_step[src])
@@ -269,12 +300,54 @@ def analyze_pose(
             metrics[key]["shares"] = shares
             metrics[key]["pattern"] = max(shares, key=lambda c: shares[c])
 
-    activity = "walking" if cad < WALKING_MAX_CADENCE_SPM else "running"
+    leg_vis = {s: float(quality["mean_visibility"][f"{s}_leg"]) for s in SIDES}
+    per_side_n = _steps_per_side(keys, per_step, steps)
+    capped = add_side_levels(metrics, near, leg_vis, per_side_n)
+    far_side = None if near is None else ("right" if near == "left" else "left")
+    if far_side is not None and far_side in capped:
+        found.append(reason(
+            "far_leg",
+            f"The far ({far_side}) leg was partly hidden (visibility {leg_vis[far_side]:.2f} "
+            "against "
+            f"{leg_vis[near or 'left']:.2f} for the near leg), so its values are at most medium "
+            "confidence and left/right differences are uncertain.",
+        ))
+    if near is None and capped:
+        found.append(reason(
+            "low_visibility",
+            f"The {' and '.join(capped)} leg was poorly seen (visibility below "
+            f"{FAR_LEG_HIGH_VISIBILITY:.2f}), so its values carry low confidence.",
+        ))
+    if mismatch:
+        cap_all(metrics, "low", f"the view was forced to {vres.label} but looks like "
+                f"{detected.label}")
+    if any(r["code"] == "slow_motion_suspected" for r in found):
+        cap_all(metrics, "medium", "the capture rate of this slow-motion clip was guessed")
+    if n_valid < min_conf:
+        found.append(reason(
+            "few_steps",
+            f"Only {n_valid} clean steps were found (at least {min_conf} are advised); film "
+            "15-30 s of steady running.",
+        ))
+
+    activity = _activity(cad)
     if activity == "walking":
+        found.append(reason(
+            "walking",
+            f"The step rate of {cad:.0f} steps/min reads as walking: the measures are shown, "
+            "but running ranges and running advice do not apply.",
+        ))
         quality["notes"].append(
             f"Cadence {cad:.0f} steps/min reads as walking; the running metrics and their "
             "typical ranges do not apply to walking."
         )
+    elif activity == "unknown":
+        found.append(reason(
+            "activity_unknown",
+            f"The step rate of {cad:.0f} steps/min lies between walking and running, so "
+            "gaitcheck cannot tell which ranges apply.",
+        ))
+    found += _provenance_reasons(series)
     data: dict[str, Any] = {
         "gaitcheck_version": __version__,
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -282,8 +355,7 @@ def analyze_pose(
         "config": cfg.to_dict(),
         "view": {"label": vres.label, "confidence": float(vres.confidence),
                  "source": vres.source},
-        "activity": {"label": activity,
-                     "confidence": 0.9 if abs(cad - WALKING_MAX_CADENCE_SPM) > 15 else 0.6},
+        "activity": {"label": activity, "confidence": _activity_confidence(cad)},
         "quality": quality,
         "events": _events_block(events, series),
         "steps": _steps_block(steps, per_step, series, side_view),
@@ -291,7 +363,193 @@ def analyze_pose(
         "cycle_curves": _flag_far_leg(
             cycle_curves(xy, time_s, events, vres.label, vres.facing, cfg.events), near),
     }
+    data["assessment"] = assess(data, found)
     return Analysis(_clean_json(data), cleaned_xy_px=xy)
+
+
+def _steps_per_side(
+    keys: tuple[str, ...], per_step: dict[str, Array], steps: StepTable
+) -> dict[str, dict[str, int]]:
+    """Measured (finite, valid) steps of each metric per foot."""
+    out: dict[str, dict[str, int]] = {}
+    for k in keys:
+        src = "foot_angle_ic_deg" if k == "foot_strike" else k
+        ok = steps.valid & (np.isfinite(per_step[src]) if src in per_step else True)
+        out[k] = {side: int((ok & (steps.foot == side)).sum()) for side in SIDES}
+    return out
+
+
+def _activity(cad: float) -> str:
+    """``running``, ``walking`` or ``unknown`` from the step rate (steps/min)."""
+    if not np.isfinite(cad):
+        return "unknown"
+    if cad < WALKING_MAX_CADENCE_SPM:
+        return "walking"
+    return "running" if cad >= RUNNING_MIN_CADENCE_SPM else "unknown"
+
+
+def _activity_confidence(cad: float) -> float:
+    """0.9 well away from the walking/running gap, 0.6 within 15 steps/min of it."""
+    if not np.isfinite(cad):
+        return 0.0
+    gap = min(abs(cad - WALKING_MAX_CADENCE_SPM), abs(cad - RUNNING_MIN_CADENCE_SPM))
+    inside = WALKING_MAX_CADENCE_SPM <= cad < RUNNING_MIN_CADENCE_SPM
+    return 0.0 if inside else (0.9 if gap > 15 else 0.6)
+
+
+def _real_timing(series: PoseSeries) -> tuple[PoseSeries, list[dict[str, str]], list[str]]:
+    """Keep the real frames, refuse a still picture, re-time a slowed clip.
+
+    Returns
+    -------
+    series : PoseSeries
+        Without repeated frames, timed in real seconds.
+    reasons : list of dict
+        Assessment reasons (``repeated_frames``, ``slow_motion_suspected``).
+    notes : list of str
+        Capture notes.
+
+    Raises
+    ------
+    AnalysisError
+        No movement above the absolute floor, or a slowed clip whose capture rate cannot be
+        settled.
+    """
+    found: list[dict[str, str]] = []
+    notes: list[str] = []
+    meta = series.meta
+    file_fps = float(meta.get("nominal_fps", series.fps))
+    repeats = _repeats(series)
+    n_real = int((~repeats).sum())
+    if n_real < 10 or (series.has_pose & ~repeats).sum() < 10:
+        raise AnalysisError(
+            f"No running movement found in {_name(series)}: the picture hardly changes "
+            f"({n_real} distinct frames of {series.n_frames}); film the run itself."
+        )
+    if repeats.any():
+        share = float(repeats.mean())
+        fps_real = motion.real_fps(repeats, series.fps)
+        kept = np.flatnonzero(~repeats)
+        t = series.time_s[kept]
+        if motion.is_regular_pattern(repeats):
+            # Frame-rate conversion: the real frames were evenly spaced in time.
+            t = t[0] + np.arange(kept.size) / fps_real
+        series = _take(series, kept).with_arrays(time_s=t, fps=fps_real)
+        if share >= REPEATED_REASON_SHARE:
+            found.append(reason(
+                "repeated_frames",
+                f"{share:.0%} of the frames repeat the one before (a converted or padded "
+                f"video); times come from the {kept.size} real frames, about {fps_real:.1f} "
+                "real frames per second.",
+            ))
+            notes.append(f"The video repeats {share:.0%} of its frames; the real frame rate is "
+                         f"about {fps_real:.1f} fps and only the real frames were measured.")
+    swing = motion.movement_range_leg(series.xy_px)
+    if swing < motion.MIN_SWING_LEG:
+        raise AnalysisError(
+            f"No running movement found in {_name(series)}: the feet swing only "
+            f"{swing:.2f} leg lengths (running needs about 0.8); film the run itself, with the "
+            "whole body in frame."
+        )
+    spm, _ = motion.step_rate_spm(series.xy_px, series.time_s)
+    if np.isfinite(spm) and spm < motion.SLOW_MOTION_MAX_SPM:
+        series, found_slow, note = _slow_motion(series, spm, file_fps)
+        found.append(found_slow)
+        notes.append(note)
+    return series, found, notes
+
+
+def _slow_motion(
+    series: PoseSeries, spm: float, file_fps: float
+) -> tuple[PoseSeries, dict[str, str], str]:
+    """Re-time a clip whose step rate is too slow for any walker or runner."""
+    capture_now = float(series.meta.get("capture_fps") or file_fps)
+    # Series saved before the source was recorded: a capture rate unlike the file's was given.
+    source = series.meta.get("capture_fps_source") or (
+        "user" if abs(capture_now - file_fps) > 1e-6 else None)
+    # Step rate in file time (the rate gaitcheck's own clock shows without slow-motion info).
+    file_factor = file_fps / capture_now if source in ("user", "metadata") else 1.0
+    cands = motion.capture_fps_candidates(spm * file_factor, file_fps)
+    names = ", ".join(f"{c:g}" for c, _ in cands) or "none of 60, 120, 240, 480, 960"
+    if source in ("user", "metadata") or len(cands) != 1:
+        given = (f" even at the capture rate of {capture_now:g} fps"
+                 if source in ("user", "metadata") else "")
+        raise AnalysisError(
+            f"{_name(series)} looks like slow motion: the legs swing at {spm:.0f} steps/min"
+            f"{given}, which no runner or walker does; give the real capture rate with "
+            f"--capture-fps (running-like at: {names} fps)."
+        )
+    capture, spm_real = cands[0]
+    factor = capture / file_fps
+    series = series.with_arrays(time_s=series.time_s / factor, fps=series.fps * factor,
+                                meta={**series.meta, "capture_fps": capture,
+                                      "capture_fps_source": "detected"})
+    msg = (f"This looks like slow motion: the legs swing at {spm:.0f} steps/min in file time, "
+           f"which no runner does; it was analysed as filmed at {capture:g} fps ({spm_real:.0f} "
+           f"steps/min). If that is wrong, give the real rate with --capture-fps.")
+    return series, reason("slow_motion_suspected", msg), msg
+
+
+def _repeats(series: PoseSeries) -> NDArray[np.bool_]:
+    """Frames that repeat the previous picture: from the video scan when the pose step made
+    one (``meta["repeated_frames"]``, decode indices), else identical landmark rows."""
+    listed = series.meta.get("repeated_frames")
+    if listed is not None:
+        assert series.frame_index is not None
+        return np.isin(series.frame_index, np.asarray(listed, dtype=np.int64))
+    return motion.repeated_mask(series.xy_px)
+
+
+def _take(series: PoseSeries, rows: NDArray[np.int64]) -> PoseSeries:
+    """The series restricted to some frames (rows in time order)."""
+    assert series.frame_index is not None
+    return series.with_arrays(
+        xy_px=series.xy_px[rows], world_m=series.world_m[rows],
+        visibility=series.visibility[rows], presence=series.presence[rows],
+        time_s=series.time_s[rows], frame_index=series.frame_index[rows],
+    )
+
+
+def _provenance_reasons(series: PoseSeries) -> list[dict[str, str]]:
+    """Reasons known from the pose step: orientation, several people."""
+    meta = series.meta
+    out: list[dict[str, str]] = []
+    turn = int(meta.get("turn_deg") or 0)
+    if turn:
+        how = "upside down" if turn == 180 else "lying on its side"
+        out.append(reason(
+            "orientation",
+            f"The picture showed the runner {how} (the video's rotation tag is missing or "
+            f"wrong); gaitcheck turned it {turn} deg clockwise and measured it upright.",
+        ))
+    people = int(meta.get("people_max") or 1)
+    if people > 1:
+        out.append(reason(
+            "multiple_people",
+            f"Up to {people} people were seen; gaitcheck followed the same runner (the largest, "
+            "most central one) through the clip. Film the runner alone if another person was "
+            "measured by mistake.",
+        ))
+    return out
+
+
+def truncation_sentence(truncated: dict[str, Any]) -> str:
+    """The note for a video that ends before its announced length."""
+    return (f"The file ends at {truncated['ends_at_s']:.1f} s of {truncated['announced_s']:.1f} "
+            "s; it may be incomplete (an interrupted copy or download), so only that part was "
+            "analysed.")
+
+
+def contact_time_is_approximate(fps: float, contact_time_ms: float | None) -> bool:
+    """Whether a contact time measured at ``fps`` is too coarse to state plainly.
+
+    True when one frame period plus the toe-off bias exceeds ``CONTACT_TIME_MAX_ERROR_SHARE``
+    of the contact time, or when there is no contact time.
+    """
+    if contact_time_ms is None or not np.isfinite(contact_time_ms) or contact_time_ms <= 0:
+        return True
+    error_ms = 1000.0 / fps + CONTACT_TIME_TO_BIAS_MS
+    return bool(error_ms > CONTACT_TIME_MAX_ERROR_SHARE * contact_time_ms)
 
 
 def _flag_far_leg(curves: dict[str, Any], near: str | None) -> dict[str, Any]:
@@ -358,9 +616,13 @@ def _quality(
     if cleaned.swap_frames_repaired:
         notes.append(f"{cleaned.swap_frames_repaired} frames had the left and right legs mixed "
                      "up by the pose model and were relabelled.")
+    if cleaned.collapse_frames_repaired:
+        notes.append(f"{cleaned.collapse_frames_repaired} leg landmark positions had snapped onto "
+                     "the other leg and were replaced by interpolation.")
     quality = {
         "near_leg": near,
         "swap_frames_repaired": int(cleaned.swap_frames_repaired),
+        "collapse_frames_repaired": int(cleaned.collapse_frames_repaired),
         "gap_frames_filled": int(cleaned.gap_frames_filled),
         "outliers_removed": int(cleaned.outliers_removed),
         "camera_roll_deg": None if roll is None else round(roll, 2),

@@ -2,6 +2,8 @@
 
 ``analyze_video``: video -> pose (cached) -> analysis. ``write_outputs``: analysis -> files
 (analysis.json with findings, steps.csv, cycles.csv, report.html/.md, plots, overlay.mp4).
+``analyze_video_to_dir`` is the one entry the CLI (and batch and web) call: it checks every input
+first (:func:`check_inputs`), then writes the whole set atomically (``gaitcheck.outputs``).
 The numeric core (:func:`gaitcheck.analysis.analyze_pose`) stays free of OpenCV and MediaPipe;
 only this module reaches for the video and pose rooms, and only inside the functions.
 """
@@ -9,11 +11,165 @@ only this module reaches for the video and pose rooms, and only inside the funct
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis import Analysis, analyze_pose
 from .config import Config
+from .errors import ConfigError, VideoError
+from .outputs import check_out_dir, output_set
 from .series import PoseSeries
+
+if TYPE_CHECKING:
+    from .video import VideoInfo
+
+
+def check_options(config: Config) -> None:
+    """Check the runner context and the rules table of a configuration (no video needed).
+
+    Raises
+    ------
+    ConfigError
+        For an implausible height, an unknown pace, pain location or red flag, or a rules
+        table that cannot be read or has a wrong key, type or value.
+    """
+    from .findings import RunnerContext, load_rules
+
+    RunnerContext.from_config(config.report)
+    load_rules(config.report.rules)
+
+
+def check_inputs(
+    video_path: str | Path | None, config: Config, out_dir: str | Path | None = None
+) -> VideoInfo | None:
+    """Check every input of a run before any expensive work starts.
+
+    Order: options and rules (instant), the output folder, the pose model, then the video
+    (probed, not decoded) and ``--start``/``--end`` against its length.
+
+    Parameters
+    ----------
+    video_path : str or Path, optional
+    config : Config
+        Already type- and bound-checked by :func:`gaitcheck.config.load_config`.
+    out_dir : str or Path, optional
+        Created when missing; must be a writable folder.
+
+    Returns
+    -------
+    VideoInfo or None
+        The probe of the video, when one was given.
+
+    Raises
+    ------
+    ConfigError, OutputError, ModelError, VideoError
+        One sentence naming the problem and the fix.
+    """
+    check_options(config)
+    if out_dir is not None:
+        check_out_dir(out_dir)
+    if video_path is None:
+        return None
+    from .models import resolve_model
+    from .video import probe
+
+    resolve_model(config.pose.model)
+    info = probe(video_path)
+    start = config.pose.start_s
+    if start is not None and start >= info.duration_s:
+        raise ConfigError(
+            f"--start {start:g} s is not inside {Path(video_path).name}, which lasts "
+            f"{info.duration_s:.1f} s; choose a start before the end of the video."
+        )
+    from .pose import MIN_TRUNCATED_S
+
+    if info.truncated and info.n_frames / info.nominal_fps - (start or 0.0) < MIN_TRUNCATED_S:
+        raise VideoError(
+            f"{video_path} ends at {info.n_frames / info.nominal_fps:.1f} s of "
+            f"{info.announced_s:.1f} s, too little to analyse; it is incomplete, so copy or "
+            "export it again."
+        )
+    return info
+
+
+def analyze_video_to_dir(
+    path: str | Path,
+    out_dir: str | Path,
+    config: Config | None = None,
+    *,
+    progress: bool = False,
+) -> tuple[Analysis, dict[str, Path]]:
+    """Analyse a video and write its complete output set into ``out_dir``.
+
+    Every input is checked first (:func:`check_inputs`); the files are written into a staging
+    folder and published together with an ``outputs.json`` manifest, replacing the previous
+    set (see :mod:`gaitcheck.outputs`). A run that fails leaves the previous set as it was.
+
+    Parameters
+    ----------
+    path : str or Path
+        The video file.
+    out_dir : str or Path
+        The output folder (created when missing).
+    config : Config, optional
+    progress : bool
+        Show progress bars on stderr.
+
+    Returns
+    -------
+    analysis : Analysis
+        With findings.
+    written : dict of str -> Path
+        Final paths of the files written (``analysis``, ``steps``, ``html``, ``pose``, ...).
+    """
+    from .pose import load_or_extract
+
+    cfg = config or Config()
+    check_inputs(path, cfg, out_dir)
+    out = Path(out_dir)
+    series = load_or_extract(path, cfg, out, progress=progress, cache=cfg.pose.use_cache,
+                             save=False)
+    analysis = analyze_pose(series, cfg)
+    with output_set(out, "analyze") as oset:
+        written = {"pose": series.save(oset.staging / "pose.npz")}
+        written.update(write_outputs(analysis, oset.staging, cfg, series=series,
+                                     video_path=path, progress=progress))
+        full = Analysis(_read_json(written["analysis"]), analysis.cleaned_xy_px)
+    return full, {k: oset.final(v) for k, v in written.items()}
+
+
+def pose_video_to_dir(
+    path: str | Path,
+    out_dir: str | Path,
+    config: Config | None = None,
+    *,
+    trc: bool = False,
+    progress: bool = False,
+) -> tuple[PoseSeries, list[Path]]:
+    """Extract (or reuse) a video's pose series and write ``pose.npz``, ``pose.csv`` (and
+    ``pose.trc``) as one output set into ``out_dir``.
+
+    Returns
+    -------
+    series : PoseSeries
+    written : list of Path
+        Final paths of the files written.
+    """
+    from .pose import load_or_extract, save_outputs
+
+    cfg = config or Config()
+    check_inputs(path, cfg, out_dir)
+    series = load_or_extract(path, cfg, out_dir, progress=progress, cache=cfg.pose.use_cache,
+                             save=False)
+    with output_set(out_dir, "pose") as oset:
+        staged = save_outputs(series, oset.staging, trc=trc)
+    return series, [oset.final(p) for p in staged]
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    import json
+
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def analyze_video(
@@ -74,6 +230,7 @@ def write_outputs(
     -------
     dict of str -> Path
     """
+    from .assessment import headline
     from .findings import RunnerContext, evaluate
     from .report import write_report
 
@@ -81,7 +238,11 @@ def write_outputs(
     out = Path(out_dir)
     context = RunnerContext.from_config(cfg.report)
     findings = evaluate(analysis.data, context, cfg.report.rules)
-    full = Analysis({**analysis.data, "findings": findings}, analysis.cleaned_xy_px)
+    data = {**analysis.data, "findings": findings}
+    if "assessment" in data:
+        # The headline can name what stood out only once the findings exist.
+        data["assessment"] = {**data["assessment"], "headline": headline(data, findings)}
+    full = Analysis(data, analysis.cleaned_xy_px)
     written = dict(full.write(out))
 
     if series is not None and analysis.cleaned_xy_px is not None:

@@ -16,10 +16,29 @@ from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 
 from .config import CleanConfig
-from .landmarks import LEFT_HIP, LR_PAIRS
+from .geometry import leg_length_series
+from .landmarks import LEFT_HIP, LEG, LR_PAIRS, SIDES
 from .series import PoseSeries
 
 Array = NDArray[np.float64]
+
+# Leg landmarks that can collapse onto the other leg's (knees, ankles, heels, toes): (left, right).
+_LEG_PAIRS: tuple[tuple[int, int], ...] = ((25, 26), (27, 28), (29, 30), (31, 32))
+# Two landmarks closer than this share of the leg length sit on top of each other (MediaPipe's
+# frame-to-frame jitter of a foot point is about 1-2 % of the leg, so 10 % is well above it).
+COLLAPSE_CLOSE_LEG = 0.10
+# A real foot path over a collapse-long stretch (<= 0.1 s) stays within about 0.15 leg of the
+# chord between its ends (peak swing-foot acceleration ~100 m/s^2, a t^2 / 8 = 0.125 m on a
+# ~0.85 m leg); a point that leaves the chord by more than 0.25 leg did not get there by moving.
+COLLAPSE_JUMP_LEG = 0.25
+# Longest collapse repaired: the glitches seen last 1-3 frames at 30 fps.
+COLLAPSE_MAX_S = 0.1
+# Frame-rate conversions into 30 fps: 24 -> 30 repeats every 5th picture, 25 -> 30 every 6th.
+_PULLDOWN_PERIODS = (5, 6)
+# A conversion repeats at one phase on every cycle; pose jitter makes a real frame look still
+# now and then. Most cycles (60 %) at the phase and few (20 %) elsewhere separate the two.
+_PULLDOWN_HIT_SHARE = 0.6
+_PULLDOWN_OTHER_SHARE = 0.2
 
 # Landmark groups whose left/right labels MediaPipe swaps as a unit on side views.
 _SWAP_GROUPS: tuple[tuple[int, ...], ...] = (
@@ -46,6 +65,9 @@ class CleanResult:
         Visibility after swap repair (follows the landmark identity).
     swap_frames_repaired : int
         Frames in which some left/right group was exchanged back.
+    collapse_frames_repaired : int
+        Landmark-frames in which a leg point had snapped onto the other leg's and was replaced
+        by interpolation (see :func:`repair_collapses`).
     outliers_removed : int
         Landmark coordinates rejected by the Hampel filter.
     gap_frames_filled : int
@@ -59,6 +81,7 @@ class CleanResult:
     swap_frames_repaired: int
     outliers_removed: int
     gap_frames_filled: int
+    collapse_frames_repaired: int = 0
 
 
 def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> CleanResult:
@@ -78,11 +101,16 @@ def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> Clean
     vis = series.visibility.copy()
     xy[vis < cfg.min_visibility] = np.nan
 
+    # Repeated pictures carry no new motion: drop them so gap filling interpolates through.
+    repeats = pulldown_repeats(xy)
+    xy[repeats] = np.nan
+
     n_swapped = 0
     if cfg.repair_swaps:
         xy, vis, n_swapped = repair_swaps(xy, vis, series.fps)
 
     fps = series.fps
+    xy, n_collapsed = repair_collapses(xy, fps)
     half = max(1, int(round(cfg.hampel_window_s * fps)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -98,7 +126,110 @@ def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> Clean
     return CleanResult(
         xy_px=xy, raw_xy_px=raw, event_xy_px=sharp, visibility=vis,
         swap_frames_repaired=n_swapped, outliers_removed=n_out, gap_frames_filled=n_filled,
+        collapse_frames_repaired=n_collapsed,
     )
+
+
+def repair_collapses(xy: Array, fps: float, max_s: float = COLLAPSE_MAX_S) -> tuple[Array, int]:
+    """Blank leg points that snap onto the other leg's for a few frames.
+
+    On side views MediaPipe sometimes puts the near leg's ankle, heel or toe (or knee) on top of
+    the far leg's for one to three frames, then back. Unlike the two legs passing each other,
+    which they do smoothly at every midstance, the collapsed point leaves its own path: over
+    the run where the pair sits together (closer than ``COLLAPSE_CLOSE_LEG`` leg lengths), the
+    point that strays more than ``COLLAPSE_JUMP_LEG`` leg lengths from the chord between the
+    frames bordering the run, while its partner stays near its own chord, is the collapsed
+    one. Its samples in the run become NaN, to be filled by the gap filler.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, 33, 2)
+    fps : float
+        Real frame rate.
+    max_s : float
+        Longest run repaired, seconds.
+
+    Returns
+    -------
+    xy : ndarray, shape (n_frames, 33, 2)
+        A copy with collapsed samples set to NaN.
+    n_repaired : int
+        Landmark-frames blanked.
+    """
+    xy = xy.copy()
+    n = xy.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        leg_px = float(np.nanmedian(np.concatenate(
+            [leg_length_series(xy, *LEG[side][:3]) for side in SIDES])))
+    if n < 4 or not np.isfinite(leg_px):
+        return xy, 0
+    max_run = max(1, int(round(max_s * fps)))
+    n_repaired = 0
+    for a, b in _LEG_PAIRS:
+        close = np.linalg.norm(xy[:, a] - xy[:, b], axis=-1) < COLLAPSE_CLOSE_LEG * leg_px
+        edges = np.diff(np.concatenate([[0], close.astype(np.int8), [0]]))
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        keep = (stops - starts <= max_run) & (starts > 0) & (stops < n)
+        # One iteration per close run (a few per stride), not per frame.
+        for s0, s1 in zip(starts[keep], stops[keep], strict=True):
+            w = (np.arange(s0, s1) - (s0 - 1)) / (s1 - (s0 - 1))
+            dev = []
+            for k in (a, b):
+                chord = xy[s0 - 1, k] + w[:, None] * (xy[s1, k] - xy[s0 - 1, k])
+                dev.append(float(np.nanmax(np.linalg.norm(xy[s0:s1, k] - chord, axis=-1),
+                                           initial=0.0)))
+            worst = int(np.argmax(dev))
+            if dev[worst] > COLLAPSE_JUMP_LEG * leg_px and dev[1 - worst] < 0.5 * dev[worst]:
+                xy[s0:s1, (a, b)[worst]] = np.nan
+                n_repaired += s1 - s0
+    return xy, n_repaired
+def pulldown_repeats(xy: Array) -> NDArray[np.bool_]:
+    """Frames that repeat the previous picture in a frame-rate conversion (telecine).
+
+    24 fps footage in a 30 fps file repeats every 5th picture, 25 fps footage every 6th. The pose
+    model sees the same picture twice, but its temporal filter still moves the landmarks a little
+    (about a third of the neighbouring frames' motion on the shared runner-A series), so repeats
+    are found by their rhythm, not by exact equality: the body's frame-to-frame motion (median
+    over landmarks) at one phase of a 5- or 6-frame cycle is under half the mean of its two
+    neighbours (a real frame moves about as much as its neighbours, a repeat at most a third),
+    on most cycles (``_PULLDOWN_HIT_SHARE``) and rarely elsewhere (``_PULLDOWN_OTHER_SHARE``).
+    A repeat would otherwise read as the foot stopping, which is the contact rule.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, n_landmarks, 2)
+
+    Returns
+    -------
+    ndarray of bool, shape (n_frames,)
+        True on the repeated frames; all False when no conversion cadence is found.
+    """
+    n = xy.shape[0]
+    mask = np.zeros(n, dtype=bool)
+    # Four cycles of the longest period at least, so the share of hits means something.
+    if n < 4 * max(_PULLDOWN_PERIODS):
+        return mask
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        move = np.nanmedian(np.linalg.norm(np.diff(xy, axis=0), axis=-1), axis=1)
+    move = np.concatenate([[np.nan], move])  # motion into frame i, shape (n,)
+    neighbours = 0.5 * (move[:-2] + move[2:])
+    low = np.full(n, np.nan)
+    ok = np.isfinite(move[1:-1]) & np.isfinite(neighbours) & (neighbours > 0)
+    low[1:-1][ok] = (move[1:-1][ok] < 0.5 * neighbours[ok]).astype(float)
+    frame = np.arange(n)
+    for period in _PULLDOWN_PERIODS:
+        for phase in range(period):
+            sel = (frame % period) == phase
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                hit, other = np.nanmean(low[sel]), np.nanmean(low[~sel])
+            if hit >= _PULLDOWN_HIT_SHARE and other <= _PULLDOWN_OTHER_SHARE:
+                mask[sel] = True
+                mask[[0, -1]] = False  # no neighbour on one side: cannot be judged
+                return mask
+    return mask
 
 
 def repair_swaps(

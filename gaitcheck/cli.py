@@ -10,7 +10,10 @@ by every command that reads a video (``--config``, ``--model``, ``--capture-fps`
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,14 @@ from typing import Any
 from . import __version__
 from .batch import cli as batch_commands
 from .config import Config, load_config
-from .errors import GaitcheckError
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    GaitcheckError,
+    GaitcheckWarning,
+    Interrupted,
+    write_crash_log,
+)
 from .web import cli as web_commands
 
 
@@ -87,14 +97,22 @@ def pose_summary(series: Any, written: Sequence[Path]) -> str:
 
 def cmd_pose(args: argparse.Namespace) -> int:
     """``gaitcheck pose VIDEO -o OUT_DIR``."""
-    from .pose import load_or_extract, save_outputs
+    from .api import pose_video_to_dir
 
     cfg = config_from_args(args)
-    series = load_or_extract(args.video, cfg, args.out, progress=not args.quiet,
-                             cache=cfg.pose.use_cache)
-    written = save_outputs(series, args.out, trc=args.trc)
+    series, written = pose_video_to_dir(args.video, args.out, cfg, trc=args.trc,
+                                        progress=not args.quiet)
     print(pose_summary(series, written))
+    warn_truncated(series.meta.get("truncated_video"))
     return 0
+
+
+def warn_truncated(truncated: Any) -> None:
+    """Tell the user on stderr that the video ends before its announced length."""
+    if isinstance(truncated, dict):
+        from .analysis import truncation_sentence
+
+        print(f"gaitcheck: warning: {truncation_sentence(truncated)}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------- analyze
@@ -145,14 +163,21 @@ def _add_analyze(sub: Any) -> None:
 
 def metrics_table(data: dict[str, Any]) -> str:
     """Short text table of the headline metrics with left/right and confidence."""
-    rows = [f"{'metric':<30}{'value':>9}{'left':>9}{'right':>9}  {'unit':<11}confidence"]
+    from .findings import metric_info
+
+    rows = [f"{'measure':<44}{'value':>8}{'left':>8}{'right':>8}  {'unit':<13}confidence"]
     for key, m in data["metrics"].items():
         def f(v: Any) -> str:
             return "-" if v is None else f"{v:.1f}"
         extra = f" ({m['pattern']})" if "pattern" in m else ""
         approx = " approx." if m.get("approximate") else ""
-        rows.append(f"{key:<30}{f(m['value']):>9}{f(m['left']):>9}{f(m['right']):>9}  "
-                    f"{m['unit']:<11}{m['confidence']['level']}{approx}{extra}")
+        sides = (m["confidence"].get("sides") or {})
+        side_txt = ""
+        if sides and len(set(sides.values()) | {m["confidence"]["level"]}) > 1:
+            side_txt = f" (L {sides.get('left', '-')}, R {sides.get('right', '-')})"
+        name = str(metric_info(key)["name"])[:43]
+        rows.append(f"{name:<44}{f(m['value']):>8}{f(m['left']):>8}{f(m['right']):>8}  "
+                    f"{m['unit']:<13}{m['confidence']['level']}{side_txt}{approx}{extra}")
     v = data["view"]
     head = (f"view {v['label']} (confidence {v['confidence']:.2f}), {data['activity']['label']}, "
             f"{len(data['steps'])} steps, {data['video']['fps']:.0f} fps")
@@ -161,15 +186,55 @@ def metrics_table(data: dict[str, Any]) -> str:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """``gaitcheck analyze VIDEO -o OUT_DIR``."""
-    from .api import analyze_video, write_outputs
+    from .api import analyze_video_to_dir
 
     cfg = config_from_args(args, **report_overrides(args))
-    analysis, series = analyze_video(args.video, cfg, args.out, progress=not args.quiet)
-    written = write_outputs(analysis, args.out, cfg, series=series, video_path=args.video,
-                            progress=not args.quiet)
-    print(metrics_table(analysis.data))
-    print(f"Wrote {', '.join(sorted(p.name for p in written.values()))} to {args.out}")
+    analysis, written = analyze_video_to_dir(args.video, args.out, cfg, progress=not args.quiet)
+    warn_truncated(analysis.data["quality"].get("truncated_video"))
+    print(analysis_summary(written, args.out))
     return 0
+
+
+def analysis_summary(written: dict[str, Path], out: Path) -> str:
+    """What the terminal shows after an analysis: verdict, red flags, metrics, findings, notes.
+
+    Read back from the written ``analysis.json`` so it shows exactly what the files hold.
+    """
+    import json
+
+    from .assessment import headline
+
+    data = json.loads(Path(written["analysis"]).read_text())
+    findings = data.get("findings") or []
+    lines: list[str] = []
+    a = data.get("assessment")
+    if a:
+        lines.append(f"VERDICT: {a['verdict'].replace('_', ' ')}. "
+                     f"{a.get('headline') or headline(data, findings)}")
+        lines += [f"  - {r['message']}" for r in a["reasons"]]
+    for f in findings:
+        if f.get("kind") == "red_flag":
+            lines.append(f"SEE A PROFESSIONAL: {f['title']}. {f['why_it_matters']}")
+            lines += [f"  - {fl['label']}" for fl in f.get("flags") or []]
+    lines += ["", metrics_table(data)]
+    shown = [f for f in findings if f.get("kind") in ("threshold", "asymmetry", "context")]
+    if shown:
+        lines += ["", "Findings, most important first:"]
+        lines += [f"  {i}. {f['title']} ({f['severity']}, confidence "
+                  f"{f['confidence']['level']})" for i, f in enumerate(shown[:5], start=1)]
+        if len(shown) > 5:
+            lines.append(f"  ... {len(shown) - 5} more in the report")
+    unsure = [str(f.get("metric_name") or f["metric"]) for f in findings
+              if f.get("kind") == "unreliable"]
+    if unsure:
+        lines.append("Could not judge reliably: " + ", ".join(n.lower() for n in unsure) + ".")
+    notes = (data.get("quality") or {}).get("notes") or []
+    if notes:
+        lines += ["", "Capture notes:"] + [f"  - {n}" for n in notes]
+    report = written.get("html")
+    lines += ["", f"Report: {report}" if report else "",
+              f"Wrote {', '.join(sorted(p.name for p in written.values()))} to {out}"]
+    return "\n".join(x for i, x in enumerate(lines) if x or (i and lines[i - 1]))
 
 
 # ---------------------------------------------------------------------------- demo
@@ -187,15 +252,18 @@ def _add_demo(sub: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     """``gaitcheck demo -o OUT_DIR``."""
     from .analysis import analyze_pose
-    from .api import write_outputs
+    from .api import check_inputs, write_outputs
+    from .outputs import output_set
     from .series import PoseSeries
 
     cfg = load_config(args.config, report_overrides(args))
+    check_inputs(None, cfg, args.out)
     series = PoseSeries.load(DEMO_SERIES)
     analysis = analyze_pose(series, cfg)
-    written = write_outputs(analysis, args.out, cfg)
-    print(metrics_table(analysis.data))
-    print(f"Wrote {', '.join(sorted(p.name for p in written.values()))} to {args.out}")
+    with output_set(args.out, "demo") as oset:
+        staged = write_outputs(analysis, oset.staging, cfg)
+    written = {k: oset.final(v) for k, v in staged.items()}
+    print(analysis_summary(written, args.out))
     return 0
 
 
@@ -243,18 +311,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    """Warnings as one 'gaitcheck: warning: ...' line (no source location)."""
+    print(f"gaitcheck: warning: {message}", file=sys.stderr)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Interrupted()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: run a subcommand; user errors become one line on stderr and exit code 2."""
+    """Entry point: run a subcommand under the error contract (README, "Exit codes").
+
+    0 done; 2 bad input (one sentence naming the problem and the fix); 130 interrupted
+    (Ctrl-C or SIGTERM; outputs stay as they were); 1 internal error (one line plus the path
+    of a log file holding the traceback).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    with contextlib.suppress(ValueError):  # not in the main thread: keep the default
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            # gaitcheck's own warnings (a healed cache entry) are news for the user, shown
+            # once as one line, never turned into errors.
+            warnings.simplefilter("always", GaitcheckWarning)
+            warnings.showwarning = _show_warning
+            return int(args.func(args))
     except GaitcheckError as exc:
         print(f"gaitcheck: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("gaitcheck: interrupted.", file=sys.stderr)
-        return 130
+        print("gaitcheck: interrupted; the output folder keeps its previous results.",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: no traceback on screen, the full one in a log file
+        log = write_crash_log(exc, list(sys.argv if argv is None else argv))
+        where = f"details in {log}" if log else "no log could be written"
+        print(f"gaitcheck: internal error ({type(exc).__name__}); this is a bug, please report "
+              f"it with the log ({where}).", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

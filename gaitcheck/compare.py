@@ -9,9 +9,11 @@ entries of ``gaitcheck/data/rules.toml``.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 from html import escape
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +214,49 @@ def load_analysis(path: str | Path) -> dict[str, Any]:
             f"File {p} is not a gaitcheck analysis (it has no 'metrics' table); give the "
             "analysis.json written by 'gaitcheck analyze'."
         )
+    _check_schema(data, p)
     return data
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(resources.files("gaitcheck").joinpath(
+        "schema/analysis.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _check_schema(data: dict[str, Any], path: Path) -> None:
+    """Raise :class:`AnalysisError` naming the first field that breaks the analysis schema."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if error is None:
+        return
+    if error.validator == "required" and not error.absolute_path:
+        raise AnalysisError(
+            f"Analysis file {path} is from an older or different format ({error.message}); "
+            "run 'gaitcheck analyze' again with this version to compare it."
+        )
+    field = ".".join(str(k) for k in error.absolute_path) or "(top level)"
+    value = json.dumps(error.instance)[:40]
+    raise AnalysisError(
+        f"Analysis file {path}: field '{field}' is wrong ({value} does not fit: "
+        f"{error.validator} {json.dumps(error.validator_value)[:60]}); give an unedited "
+        "analysis.json written by 'gaitcheck analyze'."
+    )
+
+
+def _finite(obj: Any) -> Any:
+    """NaN and infinities (from absurd inputs) -> None, so the JSON stays strict."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def _fmt(value: Any, decimals: int, signed: bool = False) -> str:
@@ -331,14 +375,18 @@ def write_compare(a_path: str | Path, b_path: str | Path, out_dir: str | Path) -
     ConfigError, AnalysisError
         For a missing, unreadable or malformed analysis file.
     """
+    from .outputs import output_set
+
     a, b = load_analysis(a_path), load_analysis(b_path)
-    result = compare(a, b)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    plot = plot_changes(result["rows"], out / "compare.png")
-    return {
-        "plot": plot,
-        "json": write_text_atomic(out / "compare.json", json.dumps(result, indent=2) + "\n"),
-        "md": write_text_atomic(out / "compare.md", render_compare_markdown(result)),
-        "html": write_text_atomic(out / "compare.html", render_compare_html(result, plot)),
-    }
+    result = _finite(compare(a, b))
+    with output_set(out_dir, "compare") as oset:
+        out = oset.staging
+        plot = plot_changes(result["rows"], out / "compare.png")
+        staged = {
+            "plot": plot,
+            "json": write_text_atomic(out / "compare.json",
+                                      json.dumps(result, indent=2, allow_nan=False) + "\n"),
+            "md": write_text_atomic(out / "compare.md", render_compare_markdown(result)),
+            "html": write_text_atomic(out / "compare.html", render_compare_html(result, plot)),
+        }
+    return {k: oset.final(v) for k, v in staged.items()}

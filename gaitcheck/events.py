@@ -3,10 +3,14 @@
 Side views use the foot's horizontal motion against the ground. During swing the foot travels
 forward faster than the ground; at contact it stops (overground) or is taken backwards by the belt
 (treadmill). The ground's own image velocity is measured from the data (zero overground with a
-static camera, the belt speed on a treadmill), so one rule serves both: IC is the moment the
+static camera, the belt speed on a treadmill), so one rule finds the stop: the moment the
 foot's forward velocity, after its swing peak, falls to the ground's velocity (for a treadmill:
-the foot stops moving forward in the image, the hand-marking rule of the shared clip). TO is the
-moment the toe leaves the ground's motion again, which follows the same logic in reverse.
+the foot stops moving forward in the image). Many runners stop the foot in the air and land
+30-70 ms later (swing-leg retraction); when the feet of a treadmill clip are still falling at the
+stop, contact is where the foot is on the belt: at its own stance level and carried at belt
+speed. Contacts that break the alternation of the feet or the step rhythm are dropped and
+counted. TO is the knee's extension peak in late stance. The method and the basis of each
+constant are in docs/conventions.md ("Contact detection, side view").
 
 Frontal views (rear, front) cannot see the horizontal motion, so the foot's height above a
 running ground line is used instead (Fellin 2010: vertical heel motion marks contact in running).
@@ -15,11 +19,11 @@ running ground line is used instead (Fellin 2010: vertical heel motion marks con
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
+from scipy.ndimage import percentile_filter, uniform_filter1d
 from scipy.signal import find_peaks
 
 from .config import EventConfig
@@ -27,6 +31,39 @@ from .geometry import flexion_deg, leg_length_series, nearest_sample
 from .landmarks import LEG, SIDES
 
 Array = NDArray[np.float64]
+
+# Retracting runners land 30-70 ms after the foot's most forward point (issue 7, hand-marked
+# clips): the contact search starts this long before the hip-relative swing end.
+_CONTACT_LEAD_S = 0.07
+# An edge part-stride longer than this share of the median stride is searched for a contact:
+# shorter edges are mostly the part of a stride that contains no contact.
+_EDGE_STRIDE_SHARE = 0.8
+# Retraction (see _lands_after_retraction, _belt_contacts). A foot resting on the belt has no
+# descent; one in the last frames of a 3-7 cm drop over 30-70 ms falls at ~1 m/s (~1 leg/s).
+# 0.15 leg/s (~13 cm/s) lies well below that and above the jitter of a resting foot (clip
+# medians: 0.04 on the shared clip that lands at the stop, 0.27-0.41 on the retracting runners
+# of ../shared/landmarks; every shared series scores the same for 0.1-0.2).
+_AIRBORNE_DESCENT_LEG_S = 0.15
+# Retracting feet move back at 0.3-0.6 of belt speed before touchdown and at belt speed after:
+# the filtered step between the two crosses its midpoint (~0.7 of belt speed) at touchdown.
+# (Shared series: all stay within their scores for 0.6-0.8; the mean offset moves ~+-10 ms.)
+_BELT_SHARE = 0.7
+# Belt level: the hand-marking rule counts a sole within 0.7 cm of its loaded stance line as on
+# the belt and up to 1.3 cm as a tie with the next frame; 1.5 % of a ~0.9 m leg is ~1.3 cm.
+_BELT_LEVEL_TOL_LEG = 0.015
+# Stance is 35-40 % of the stride in running: the stance level is read over that share.
+_STANCE_SHARE = 0.35
+# Touchdown comes 30-70 ms after the forward stop (issue 7); 150 ms bounds the search with margin
+# and stays inside the stance that follows.
+_LANDING_MAX_S = 0.15
+# Rhythm check (see _rhythm_check): steady running changes its step time by a few per cent from
+# step to step, so a step shorter than half the local median cannot be real, and one foot
+# landing twice within 1.5 median steps (a stride is two) means one of the two is spurious.
+_MIN_STEP_SHARE = 0.5
+_SAME_FOOT_STEP_SHARE = 1.5
+# The local median spans 4 steps either side (about 3 s of running at 160-180 steps/min), long
+# enough to be robust to one bad step, short enough to follow a change of pace.
+_RHYTHM_HALF_WINDOW = 4
 
 
 @dataclass(frozen=True)
@@ -43,6 +80,9 @@ class Events:
         Image velocity of the stance foot (belt speed on a treadmill, ~0 overground), signed
         in the running direction (negative = backward).
     method : str
+    contacts_dropped : int
+        Contacts removed by the rhythm check (side views): they broke the alternation of the
+        feet or came impossibly soon after the previous contact.
     """
 
     ic_time_s: dict[str, Array]
@@ -51,6 +91,7 @@ class Events:
     to_frame: dict[str, NDArray[np.int64]]
     ground_velocity_px_s: float
     method: str
+    contacts_dropped: int = 0
 
 
 def _gradient(values: Array, time_s: Array) -> Array:
@@ -83,12 +124,20 @@ def detect_side_events(
 ) -> Events:
     """Initial contacts and toe-offs for a side view.
 
-    IC: the foot's most forward point in a frame moving with the ground, i.e. the moment the
-    foot stops moving forward over the ground. With a treadmill (or a camera panning with the
-    runner) the ground moves backward in the image and this is the foot's forward extreme in the
-    image, the hand-marking rule of the shared clip. Overground with a static camera the foot
-    stops dead from about the body's speed, so contact is where its (low-passed) speed has
-    fallen halfway to the ground's.
+    IC follows the marking rule "the frame the landing shoe stops moving forward at belt level;
+    if it stops in the air, the frame it reaches the belt":
+
+    1. Stop: the foot's most forward point in a frame moving with the ground. With a treadmill
+       (or a camera panning with the runner) the ground moves backward in the image and this is
+       the foot's forward extreme in the image. Overground with a static camera the foot stops
+       dead from about the body's speed, so the stop is where its (low-passed) speed has fallen
+       halfway to the ground's.
+    2. Treadmill clips whose feet still fall at the stop (median over all strikes, see
+       ``_lands_after_retraction``) land after retraction: contact is the later of "lower foot
+       point at its stance level" and "carried at belt speed" (``_belt_contacts``); otherwise
+       the stop is the contact (``method`` tells which).
+    3. Contacts that break the feet's alternation or the step rhythm are dropped and counted
+       (``_rhythm_check``, ``Events.contacts_dropped``).
     TO: the knee's extension peak in late stance (Fellin 2010, about 5 ms error with markers).
 
     Parameters
@@ -132,31 +181,60 @@ def detect_side_events(
         approach = max(float(hip_v) - g, 0.2 * sw) if np.isfinite(hip_v) else 0.2 * sw
         frame_v = g + 0.5 * approach
     min_stride = max(1, int(round(2 * cfg.min_step_s / dt)))
-    ic: dict[str, Array] = {}
-    to: dict[str, Array] = {}
+    # Search window around each swing end, in seconds so that it means the same at any fps:
+    # retracting runners land 30-70 ms after the foot's forward peak (issue 7), so the search
+    # starts 70 ms before the hip-relative peak (which can trail the foot's own peak) and ends
+    # 0.7 of the shortest plausible stride after it (before the next swing can start).
+    lead_i = _CONTACT_LEAD_S / dt
+    ahead_i = max(2, int(0.7 * 2 * cfg.min_step_s / dt))
+    stops: dict[str, Array] = {}
     for side in SIDES:
-        hip, knee, ankle, heel, _ = LEG[side]
+        heel = LEG[side][3]
         # Strides from the heel's forward swing relative to the hips (local amplitude, so it
         # works whether the body travels across the image or stays on a treadmill) ...
         rel = fwd_x[:, heel] - 0.5 * (fwd_x[:, 23] + fwd_x[:, 24])
         swing_ends = _extrema(rel, min_stride)
-        # ... then contact: the heel's forward velocity falls to the sliding frame's velocity.
-        ic_i = _contacts_after(v_sharp[:, heel], swing_ends, frame_v, min_stride)
-        ic_i = _add_edge_contacts(ic_i, v_sharp[:, heel], rel, frame_v)
+        # ... then the stop: the heel's forward velocity falls to the sliding frame's velocity.
+        ic_i = _contacts_after(v_sharp[:, heel], swing_ends, frame_v, lead_i, ahead_i)
+        stops[side] = _add_edge_contacts(ic_i, v_sharp[:, heel], rel, frame_v)
+    method = "side-horizontal"
+    unplaced = 0
+    if frame_v == 0.0:
+        leg_px = _leg_px(xy)
+        feet_y = {s: xy[:, list(LEG[s][3:]), 1] for s in SIDES}
+        if _lands_after_retraction(stops, feet_y, time_s, leg_px):
+            # The foot stops in the air: contact is where it is on the belt (at its stance
+            # level and carried at belt speed), not where it stopped.
+            method = "side-retraction"
+            for side in SIDES:
+                heel = LEG[side][3]
+                placed = _belt_contacts(stops[side], v_sharp[:, heel], g,
+                                        sharp[:, list(LEG[side][3:]), 1], leg_px, dt)
+                unplaced += int(np.isnan(placed).sum())
+                stops[side] = placed[np.isfinite(placed)]
+    ic: dict[str, Array] = {}
+    to: dict[str, Array] = {}
+    for side in SIDES:
+        hip, knee, ankle = LEG[side][:3]
+        ic_i = stops[side]
         flex = flexion_deg(xy[:, hip], xy[:, knee], xy[:, ankle])
         to_i = _knee_extension_peaks(flex, ic_i)
         ic[side] = _index_to_time(ic_i, time_s)
         to[side] = np.where(np.isfinite(to_i), _index_to_time(np.nan_to_num(to_i), time_s), np.nan)
-    return _finish(ic, to, time_s, g, "side-horizontal")
+    ic, to, dropped = _rhythm_check(ic, to)
+    return replace(_finish(ic, to, time_s, g, method), contacts_dropped=dropped + unplaced)
 
 
 def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array:
     """Add a contact in the first or last part-stride of the clip, where a swing's extreme has
     too little signal after (or before) it to stand out as a peak.
 
-    A clip edge longer than 80 % of the median stride must hold a contact; it is accepted where
-    the heel's speed falls through ``level`` while the heel is in the front third of its range
-    relative to the hips.
+    An edge part longer than ``_EDGE_STRIDE_SHARE`` of the median stride may hold a contact of
+    this foot (a foot lands once per stride). A candidate is accepted where the heel's speed
+    falls through ``level`` while the heel is in the front third of its fore-aft range relative
+    to the hips (at contact the foot is near its most forward point; mid-swing and stance pass
+    through the middle and back of the range), and at least half a stride away from the
+    nearest detected contact (the same foot cannot land twice within half a stride).
     """
     if ic_i.size < 2:
         return ic_i
@@ -167,11 +245,11 @@ def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array
     d = v - level
     down = np.flatnonzero((d[:-1] > 0) & (d[1:] <= 0) & (front[:-1] | front[1:]))
     extra = []
-    if ic_i[0] > 0.8 * stride:
+    if ic_i[0] > _EDGE_STRIDE_SHARE * stride:
         head = down[down + 1 < ic_i[0] - 0.5 * stride]
         if head.size:
             extra.append(head[-1])
-    if n - 1 - ic_i[-1] > 0.8 * stride:
+    if n - 1 - ic_i[-1] > _EDGE_STRIDE_SHARE * stride:
         tail = down[down > ic_i[-1] + 0.5 * stride]
         if tail.size:
             extra.append(tail[0])
@@ -179,6 +257,211 @@ def _add_edge_contacts(ic_i: Array, v: Array, rel: Array, level: float) -> Array
         return ic_i
     e = np.array(extra)
     return np.sort(np.concatenate([ic_i, e + d[e] / (d[e] - d[e + 1])]))
+
+
+def _leg_px(xy: Array) -> float:
+    """Median thigh-plus-shank length of both legs in pixels (NaN if never seen)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        both = np.concatenate([leg_length_series(xy, *LEG[s][:3]) for s in SIDES])
+        return float(np.nanmedian(both)) if np.isfinite(both).any() else float("nan")
+
+
+def _lowest_point_descent(foot_y: Array, time_s: Array, leg_px: float) -> Array:
+    """Descent speed of the slower-falling of heel and toe, in leg lengths per second.
+
+    Parameters
+    ----------
+    foot_y : ndarray, shape (n_frames, 2)
+        Image y (downward) of heel and toe.
+
+    Returns
+    -------
+    ndarray, shape (n_frames,)
+        Positive while both points fall; about zero once either rests on the ground.
+    """
+    vy = _gradient(foot_y, time_s) / leg_px
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmin(vy, axis=1))
+
+
+def _lands_after_retraction(
+    stops: dict[str, Array], feet_y: dict[str, Array], time_s: Array, leg_px: float
+) -> bool:
+    """Whether this runner's feet stop moving forward in the air (swing-leg retraction).
+
+    A foot resting on the belt cannot descend: once heel or toe touches, the slower of the two
+    stops falling. A foot that stops moving forward 3-7 cm above the belt and lands 30-70 ms
+    later (issue 7) is still falling at about 1 m/s, both heel and toe. So the runner is taken to
+    land after retraction when, at the median stop over all strikes of both feet, the slower of
+    heel and toe still falls faster than ``_AIRBORNE_DESCENT_LEG_S``. Retraction is a trait of a
+    runner's technique, so the decision is made once per clip from all strikes, which is robust
+    to the noise of one strike's vertical velocity at 30 fps.
+    """
+    if not np.isfinite(leg_px) or leg_px <= 0:
+        return False
+    idx = np.arange(time_s.size)
+    at_stop = [
+        np.interp(stops[s], idx, _lowest_point_descent(feet_y[s], time_s, leg_px))
+        for s in SIDES
+    ]
+    d = np.concatenate(at_stop)
+    d = d[np.isfinite(d)]
+    # Too few strikes to judge a runner's technique: keep the stop.
+    if d.size < 4:
+        return False
+    return bool(np.median(d) > _AIRBORNE_DESCENT_LEG_S)
+
+
+def _belt_contacts(
+    stop_i: Array, v: Array, g: float, foot_y: Array, leg_px: float, dt: float
+) -> Array:
+    """Contact of a foot that stopped in the air: the first sample where it is on the belt.
+
+    On the belt means both (later of the two): carried backward at belt speed, i.e. the heel's
+    forward velocity ``v`` has fallen through ``_BELT_SHARE`` of the belt's ``g`` (the filtered
+    step from the retraction speed to the belt speed crosses its midpoint at the step), and the
+    lower of heel and toe within ``_BELT_LEVEL_TOL_LEG`` leg lengths of that foot's stance level
+    (the 75th percentile of its image y over the stance that follows: the loaded sole, robust to
+    heel-off late in stance). Searched up to ``_LANDING_MAX_S`` after the stop; where neither is
+    found the stop is kept.
+
+    Parameters
+    ----------
+    stop_i : ndarray, shape (k,)
+        Sub-frame indices where the foot stopped moving forward.
+    v : ndarray, shape (n_frames,)
+        Heel forward velocity (px/s, sharp copy).
+    g : float
+        Belt image velocity (px/s, negative).
+    foot_y : ndarray, shape (n_frames, 2)
+        Image y of heel and toe (sharp copy).
+    leg_px : float
+    dt : float
+        Sample interval (s).
+
+    Returns
+    -------
+    ndarray, shape (k,)
+        NaN where the clip ends before the stance that follows the stop.
+    """
+    n = v.size
+    if stop_i.size == 0:
+        return stop_i
+    stride = float(np.median(np.diff(stop_i))) if stop_i.size > 1 else 0.7 / dt
+    idx = np.arange(n, dtype=float)
+    out = stop_i.copy()
+    span = _LANDING_MAX_S / dt
+    for k, t in enumerate(stop_i):
+        i0 = int(np.floor(t))
+        end = int(t + _STANCE_SHARE * stride) + 1
+        if end > n:
+            # The clip ends before the stance that would show this foot's level: the foot may
+            # still be in the air at the last frame, so no contact can be placed.
+            out[k] = np.nan
+            continue
+        stance = foot_y[i0:end]
+        if stance.shape[0] < 3 or not np.isfinite(stance).any():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            level = np.nanpercentile(stance, 75, axis=0)
+            height = np.nanmin(level[None, :] - foot_y, axis=1) / leg_px  # lower point, legs
+        t_level = _first_at_or_below(height, _BELT_LEVEL_TOL_LEG, t, t + span, idx)
+        t_belt = _first_at_or_below(v, _BELT_SHARE * g, t, t + span, idx)
+        found = [x for x in (t_level, t_belt) if np.isfinite(x)]
+        if found:
+            out[k] = max(found)
+    return out
+
+
+def _first_at_or_below(signal: Array, level: float, start: float, stop: float,
+                       idx: Array) -> float:
+    """First sub-frame index in [start, stop] where ``signal`` is at or below ``level``.
+
+    ``start`` itself when the signal is already there; NaN when it never gets there.
+    """
+    if np.interp(start, idx, signal) <= level:
+        return start
+    i = np.arange(int(np.floor(start)) + 1, min(signal.size, int(np.ceil(stop)) + 1))
+    below = i[signal[i] <= level]
+    if below.size == 0:
+        return float("nan")
+    j = int(below[0])
+    a = float(np.interp(start, idx, signal)) if j - 1 < start else float(signal[j - 1])
+    base = max(start, j - 1.0)
+    b = float(signal[j])
+    if not (np.isfinite(a) and np.isfinite(b)) or a == b:
+        return float(j)
+    return base + (a - level) / (a - b) * (j - base)
+
+
+def _rhythm_check(
+    ic: dict[str, Array], to: dict[str, Array]
+) -> tuple[dict[str, Array], dict[str, Array], int]:
+    """Drop contacts that break the step rhythm; return the kept contacts and the count dropped.
+
+    Running alternates the feet, one contact per step, and the step time changes little from
+    one step to the next (stride-time CV about 2-4 % in steady running). So a contact is
+    spurious when it comes less than ``_MIN_STEP_SHARE`` of the local median step after the
+    previous contact (either foot), or when the same foot lands twice in a row less than
+    ``_SAME_FOOT_STEP_SHARE`` median steps apart (a real second contact of one foot needs a
+    whole stride, about two steps). Of the two contacts involved, the one whose removal leaves
+    the steps around it closer to the local median is dropped. Long steps (a missed contact)
+    are left to the step builder, which does not count steps longer than its own cut.
+
+    Parameters
+    ----------
+    ic, to : dict of str -> ndarray, shape (n_events,)
+        Contact and toe-off times per foot, in seconds (toe-off follows its contact).
+
+    Returns
+    -------
+    ic, to : dict of str -> ndarray
+    dropped : int
+    """
+    t = np.concatenate([ic[s] for s in SIDES])
+    foot = np.concatenate([np.full(ic[s].size, k) for k, s in enumerate(SIDES)])
+    tos = np.concatenate([to[s] for s in SIDES])
+    order = np.argsort(t, kind="stable")
+    t, foot, tos = t[order], foot[order], tos[order]
+    keep = np.ones(t.size, dtype=bool)
+    # Each pass drops at most one contact, so a run of spurious events is resolved in turn.
+    while keep.sum() >= 4:
+        tk, fk = t[keep], foot[keep]
+        step = np.diff(tk)
+        med = _local_median(step, _RHYTHM_HALF_WINDOW)
+        bad = (step < _MIN_STEP_SHARE * med) | (
+            (fk[1:] == fk[:-1]) & (step < _SAME_FOOT_STEP_SHARE * med)
+        )
+        if not bad.any():
+            break
+        i = int(np.flatnonzero(bad)[0])  # steps i: contacts i and i+1 of the kept list
+        cost = []
+        for drop in (i, i + 1):
+            rest = np.delete(tk, drop)
+            j = min(drop, rest.size - 1)
+            around = np.diff(rest[max(0, j - 1): j + 2])
+            alt = np.delete(fk, drop)
+            same = int(np.sum(alt[max(0, j - 1): j + 1] == alt[max(1, j): j + 2]))
+            cost.append((same, float(np.sum(np.abs(around - med[i])))))
+        drop_k = i if cost[0] <= cost[1] else i + 1
+        keep[np.flatnonzero(keep)[drop_k]] = False
+    dropped = int((~keep).sum())
+    if dropped == 0:
+        return ic, to, 0
+    ic_out = {s: t[keep & (foot == k)] for k, s in enumerate(SIDES)}
+    to_out = {s: tos[keep & (foot == k)] for k, s in enumerate(SIDES)}
+    return ic_out, to_out, dropped
+
+
+def _local_median(step: Array, half: int) -> Array:
+    """Median of ``step`` over a sliding window of ``2 * half + 1`` steps; shape like ``step``."""
+    n = step.size
+    lo = np.clip(np.arange(n) - half, 0, None)
+    hi = np.clip(np.arange(n) + half + 1, None, n)
+    return np.array([np.median(step[a:b]) for a, b in zip(lo, hi, strict=True)])
 
 
 def _travel_direction(xy: Array, time_s: Array, facing: int) -> Array:
@@ -234,21 +517,22 @@ def _extrema(q: Array, min_distance: int) -> Array:
     return _parabolic(q, peaks)
 
 
-def _contacts_after(v: Array, swing_ends: Array, level: float, min_stride: int) -> Array:
+def _contacts_after(
+    v: Array, swing_ends: Array, level: float, lead_i: float, ahead_i: int
+) -> Array:
     """Sub-frame index where ``v`` falls through ``level`` near each swing end; shape (k,).
 
     The heel's most forward point relative to the hips comes at, or just before, contact
-    (swing-leg retraction), so the search runs from two frames before it to a third of a
-    stride after it, and takes the first downward crossing.
+    (swing-leg retraction), so the search runs from ``lead_i`` samples before it to ``ahead_i``
+    samples after it, and takes the first downward crossing.
     """
     n = v.size
     out = []
-    ahead = max(2, int(0.35 * min_stride * 2))
     d = np.nan_to_num(v - level, nan=np.nan)
     down = np.flatnonzero((d[:-1] > 0) & (d[1:] <= 0))  # crossing between i and i+1
     for e in swing_ends:
-        lo = e - 2.0
-        hi = min(n - 1, e + ahead)
+        lo = e - lead_i
+        hi = min(n - 1, e + ahead_i)
         cand = down[(down + 1 >= lo) & (down < hi)]
         if cand.size == 0:
             continue
@@ -325,6 +609,7 @@ def detect_frontal_events(
     """
     cfg = config or EventConfig()
     dt = float(np.median(np.diff(time_s)))
+    sharp = xy if xy_sharp is None else xy_sharp
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         feet_y = xy[:, [29, 30, 31, 32], 1]
@@ -332,8 +617,7 @@ def detect_frontal_events(
         # About one stride: long enough to always hold a stance, short enough to follow the
         # ground line when the runner moves toward or away from the camera.
         win = max(3, int(round(0.8 / dt)) | 1)
-        ground = maximum_filter1d(np.nan_to_num(lowest, nan=-1e9), size=win, mode="nearest")
-        ground[ground < -1e8] = np.nan
+        ground = _ground_line(lowest, win)
         # Both legs, so mirroring the image (left <-> right) changes nothing.
         leg = 0.5 * (leg_length_series(xy, *LEG["left"][:3])
                      + leg_length_series(xy, *LEG["right"][:3]))
@@ -342,10 +626,11 @@ def detect_frontal_events(
     # the exact moment is then refined from the foot's vertical velocity.
     tol = 0.025 * leg_t
     # Timing from the sharper copy: image y grows downward, so + = moving down.
-    vy = _gradient((xy if xy_sharp is None else xy_sharp)[..., 1], time_s)
+    vy = _gradient(sharp[..., 1], time_s)
     ic: dict[str, Array] = {}
     to: dict[str, Array] = {}
     min_stance = max(1, int(round(0.5 * cfg.min_step_s / dt)))
+    approach_n = max(1, int(round(FRONTAL_APPROACH_S / dt)))
     for side in SIDES:
         _, _, _, heel, toe = LEG[side]
         height_heel = ground - xy[:, heel, 1]
@@ -353,16 +638,16 @@ def detect_frontal_events(
         on = np.nan_to_num(height_heel - tol, nan=np.inf) < 0
         starts = _crossings_down(np.nan_to_num(height_heel - tol, nan=1e9), 0.0)
         ends = _crossings_up(np.nan_to_num(height_toe - tol, nan=1e9), 0.0)
-        keep = []
-        for s in starts:
-            i = int(np.ceil(s))
-            if on[i : i + min_stance].all():
-                keep.append(s)
+        # Most of the next min_stance frames on the ground (a single noisy frame above the band
+        # does not undo a landing); a clip that ends sooner is judged on what it has.
+        held = [on[int(np.ceil(s)) : int(np.ceil(s)) + min_stance] for s in starts]
+        landed = np.array([h.size > 0 and h.mean() >= 0.75 for h in held], dtype=bool)
+        keep = _one_per_stance(starts[landed] if starts.size else starts, min_stance)
         # Contact: the heel stops descending (Fellin 2010: vertical heel velocity turns).
-        ic_i = np.array([_velocity_settles(vy[:, heel], s, +1) for s in keep])
+        ic_i = np.array([_speed_edge(vy[:, heel], s, approach_n, +1) for s in keep])
         ic_i = ic_i[np.isfinite(ic_i)] if ic_i.size else ic_i
         # Toe-off: the toe starts rising, found backwards from where it leaves the band.
-        ends = np.array([_velocity_settles(-vy[:, toe], e, -1) for e in ends])
+        ends = np.array([_speed_edge(-vy[:, toe], e, approach_n, -1) for e in ends])
         ends = ends[np.isfinite(ends)] if ends.size else ends
         to_i = np.full(ic_i.shape, np.nan)
         if ends.size and ic_i.size:
@@ -457,36 +742,89 @@ def _dominant_period_s(signal: Array, dt: float, cfg: EventConfig) -> float:
     return float(1.0 / freq_hz[band][np.argmax(power[band])])
 
 
-def _velocity_settles(v: Array, at: float, direction: int, share: float = 0.5) -> float:
-    """Sub-frame index where a foot's speed ``v`` settles near zero, searching from ``at``.
+# The landing heel's approach speed is read over this long before it enters the ground band.
+# It decelerates into the landing, so the median over a short window (not the peak) stands for
+# the speed at touchdown. Basis: on the synthetic runner at 30-240 fps, windows of 0.03-0.07 s
+# keep rear/front contacts within 45 ms at 30 fps and 31 ms at 60-240 fps (0.05 s: mean -3 to
+# -10 ms, worst 42 ms at 30 fps and 21 ms above); see tests/test_events.py.
+FRONTAL_APPROACH_S = 0.05
 
-    ``direction=+1`` searches forward for the first sample where ``v`` has fallen to ``share``
-    of its value at ``at`` (a landing foot stops descending); ``direction=-1`` searches backward
-    for the last sample before ``at`` where it was that low (a foot about to lift off). The
-    foot stops abruptly; the low-pass filter turns that into a ramp centred on the true moment,
-    hence the default of half the speed.
-    Returns ``at`` itself when the speed is already low there, NaN when data are missing.
+
+def _ground_line(lowest: Array, win: int) -> Array:
+    """Running ground line (image y) from the lowest foot point of each frame; shape (n,).
+
+    In running each foot is on the ground for 30-40 % of a stride (duty factor), so some foot
+    is down in at least 60 % of frames and the lowest point is the ground there, plus pose
+    noise; in the other frames (flight) it is above. The running 80th percentile (image y
+    grows downward) therefore lies inside the ground cluster for any duty factor above 0.1,
+    where a running maximum would follow the noise's largest excursion.
+    """
+    ok = np.isfinite(lowest)
+    if not ok.any():
+        return np.full(lowest.shape, np.nan)
+    filled = np.interp(np.arange(lowest.size), np.flatnonzero(ok), lowest[ok])
+    return np.asarray(percentile_filter(filled, 80, size=win, mode="nearest"))
+
+
+def _one_per_stance(starts: Array, min_stance: int) -> Array:
+    """Drop band entries that follow an earlier one of the same stance (noise re-entries)."""
+    if starts.size < 2:
+        return starts
+    keep = np.concatenate([[True], np.diff(starts) > min_stance])
+    return starts[keep]
+
+
+def _speed_edge(v: Array, at: float, approach_n: int, direction: int) -> float:
+    """Sub-frame index where a foot's vertical speed ``v`` stops (landing) or starts (lift-off).
+
+    ``direction=+1``, landing: ``at`` is where the heel entered the ground band; the heel
+    arrives at its approach speed (median of ``v`` over the ``approach_n`` samples up to
+    ``at``) and the contact is the first sample after the fastest of them where the speed has
+    fallen to half of it. ``direction=-1``, lift-off: ``at`` is where the toe left the band;
+    the departure speed is read over the ``approach_n`` samples after it and the search runs
+    backward. The foot stops (starts) within a sample; central differences and the event
+    low-pass turn that into a ramp centred on the true moment, hence half the speed. Reading
+    the speed outside the band matters at 30 fps, where the first sample inside it is often
+    already on the ground.
+
+    Parameters
+    ----------
+    v : ndarray, shape (n_frames,)
+        Speed toward the ground (landing) or away from it (lift-off), px/s.
+    at : float
+        Sub-frame index of the band crossing.
+    approach_n : int
+    direction : int
+        +1 landing, -1 lift-off.
+
+    Returns
+    -------
+    float
+        Sub-frame index, NaN when data are missing.
     """
     n = v.size
     i = int(np.ceil(at)) if direction > 0 else int(np.floor(at))
-    if not 0 <= i < n or not np.isfinite(v[i]):
+    if not 0 <= i < n:
         return float("nan")
-    ref = v[i]
+    lo, hi = (max(0, i - approach_n), i + 1) if direction > 0 else (i, min(n, i + approach_n + 1))
+    seg = v[lo:hi]
+    if not np.isfinite(seg).any():
+        return float("nan")
+    ref = float(np.nanmedian(seg))
     if ref <= 0:
         return float(at)
-    level = share * ref
-    steps = np.arange(i, n) if direction > 0 else np.arange(i, -1, -1)
-    seg = v[steps]
-    below = np.flatnonzero(~(seg > level))  # NaN counts as "stop searching"
+    level = 0.5 * ref
+    j0 = lo + int(np.nanargmax(seg))
+    steps = np.arange(j0, n) if direction > 0 else np.arange(j0, -1, -1)
+    below = np.flatnonzero(~(v[steps] > level))  # NaN counts as "stop searching"
     if below.size == 0:
         return float("nan")
     k = int(below[0])
     j = int(steps[k])
-    if not np.isfinite(v[j]):
-        return float("nan")
+    if k == 0 or not np.isfinite(v[j]):
+        return float(j)
     prev = int(steps[k - 1])
-    frac = (v[prev] - level) / (v[prev] - v[j])
-    return float(prev + direction * frac)
+    return float(prev + direction * (v[prev] - level) / (v[prev] - v[j]))
 
 
 def _smooth_nan(values: Array, size: int) -> Array:

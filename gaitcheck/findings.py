@@ -21,8 +21,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .confidence import LEVELS as CONFIDENCE_LEVELS
+from .confidence import cap, measurement_error, near_cutoff
 from .errors import ConfigError
 from .metrics.summary import FRONTAL_METRICS, METRICS, SIDE_METRICS
+from .rules_schema import check_rules_file
 
 SEVERITIES: tuple[str, ...] = ("info", "mild", "moderate", "marked")
 """Severity levels, least to most severe."""
@@ -57,7 +60,9 @@ _RULE_KEYS = {
     "priority",
     "note",
     "skip_if_approximate",
+    "applies_to",
 }
+ACTIVITIES = ("running", "walking")
 _REQUIRED_RULE_KEYS = ("id", "metric", "kind", "direction", "typical_range", "source", "title")
 _METRIC_KEYS = {"name", "unit", "better", "decimals", "noise", "noise_source"}
 _TOP_KEYS = {"version", "mode", "disable", "metrics", "context", "rules"}
@@ -291,6 +296,7 @@ class Rule:
     min_abs_diff: float = 0.0
     note: str | None = None
     skip_if_approximate: bool = False
+    applies_to: tuple[str, ...] = ("running",)
 
     @property
     def above(self) -> bool:
@@ -401,6 +407,10 @@ def _parse_rule(raw: Any, where: str, advice: dict[str, Any]) -> Rule:
     note = raw.get("note")
     if note is not None and not isinstance(note, str):
         raise _fail(where, "'note' must be a text.")
+    applies = raw.get("applies_to", ["running"])
+    if (not isinstance(applies, list) or not applies
+            or not all(a in ACTIVITIES for a in applies)):
+        raise _fail(where, f"'applies_to' must be a non-empty list of {', '.join(ACTIVITIES)}.")
     return Rule(
         id=rid,
         metric=metric,
@@ -419,6 +429,7 @@ def _parse_rule(raw: Any, where: str, advice: dict[str, Any]) -> Rule:
         min_abs_diff=_number(raw.get("min_abs_diff", 0.0), where, "min_abs_diff"),
         note=note,
         skip_if_approximate=skip,
+        applies_to=tuple(applies),
     )
 
 
@@ -514,12 +525,15 @@ def load_rules(path: str | Path | None = None) -> RulesTable:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"Rules table {p} does not exist; check the --rules path.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Rules table {p} cannot be read ({exc}).") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"Rules table {p} is not UTF-8 text; save it as UTF-8 TOML.") from None
+    except OSError as exc:
+        raise ConfigError(f"Rules table {p} cannot be read ({exc.strerror}).") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Rules table {p} is not valid TOML ({exc}).") from None
+    check_rules_file(data, str(p))  # types first (one declarative layer), then meanings
     parsed = _parse_table(data, str(p), _advice_cached())
     metrics = {k: dict(v) for k, v in base.metrics.items()}
     for name, entry in parsed["metrics"].items():
@@ -604,6 +618,11 @@ def cadence_target(analysis: dict[str, Any], context: RunnerContext | None = Non
     """
     metric = analysis.get("metrics", {}).get("cadence_spm")
     if not metric or not _is_num(metric.get("value")):
+        return None
+    # Running step-rate targets mean nothing for walking or for a clip that was not judged.
+    if (analysis.get("activity") or {}).get("label", "running") != "running":
+        return None
+    if (analysis.get("assessment") or {}).get("verdict") == "not_judged":
         return None
     if metric.get("confidence", {}).get("level") == "low":
         return None
@@ -800,7 +819,8 @@ def _apply_rule(
     edge = dict(rule.bands)[severity]
     span = max(abs(rule.typical_range[1] - rule.typical_range[0]), 1e-9)
     finding["exceedance"] = round(abs(shown_value - edge) / span, 3)
-    level = finding["confidence"]["level"]
+    finding["borderline"] = False
+    level = _finding_level(rule, metric, info, finding, shown_value, left, right)
     if level == "low":
         reasons = "; ".join(finding["confidence"]["reasons"]) or "too few or unclear steps"
         finding.update(
@@ -817,6 +837,10 @@ def _apply_rule(
         )
         return finding
     finding["what_we_saw"] = f"{saw} {_comparison_sentence(rule)}"
+    if finding.get("borderline"):
+        finding["what_we_saw"] += (
+            " Borderline: the value lies within the known 2D measurement error of a cut-off, so "
+            "the true value may be on either side of it.")
     why = advice["why"][rule.why] if rule.why else ""
     pain_labels = _pain_relevant(rule, context, advice)
     if pain_labels:
@@ -829,6 +853,44 @@ def _apply_rule(
     finding["form_cues"] = _cues(rule, advice, target)
     finding["exercises"] = _exercises(rule.exercises, advice)
     return finding
+
+
+def _finding_level(
+    rule: Rule, metric: dict[str, Any], info: dict[str, Any], finding: dict[str, Any],
+    value: float, left: float | None, right: float | None,
+) -> str:
+    """Confidence of a finding: the sides it rests on, capped when it is borderline.
+
+    A one-side finding takes that side's level; a left/right difference takes the lower of the
+    two sides (both must be at least medium, or it is not judged). A value within the known 2D
+    measurement error of a band edge is at most medium and called borderline.
+    """
+    conf = finding["confidence"]
+    sides = (metric.get("confidence") or {}).get("sides") or {}
+    level = str(conf["level"])
+    if rule.kind == "asymmetry" and sides:
+        level = min((sides.get("left", level), sides.get("right", level)),
+                    key=CONFIDENCE_LEVELS.index)
+        if level == "low":
+            conf["reasons"].append("a left/right difference needs both sides measured with at "
+                                   "least medium confidence")
+    elif finding["side"] in ("left", "right") and sides:
+        level = sides.get(finding["side"], level)
+    unit = metric.get("unit") or info["unit"]
+    error = measurement_error(rule.metric, unit, info.get("noise"))
+    if rule.kind == "asymmetry":
+        # The difference of two readings carries sqrt(2) times the error of one.
+        borderline = (error is not None and left is not None and right is not None
+                      and abs(left - right) < error * 2 ** 0.5)
+    else:
+        borderline = near_cutoff(value, [e for _, e in rule.bands], error)
+    if borderline and error is not None:
+        level = cap(level, "medium")
+        finding["borderline"] = True
+        conf["reasons"].append(
+            f"within the known 2D measurement error (about {error:g} {unit}) of a cut-off")
+    conf["level"] = level
+    return level
 
 
 def _mileage_finding(
@@ -991,7 +1053,12 @@ def evaluate(
     metrics = analysis.get("metrics") or {}
     target = cadence_target(analysis, ctx)
     findings: list[dict[str, Any]] = []
-    for rule in table.rules:
+    activity = str((analysis.get("activity") or {}).get("label", "running"))
+    verdict = str((analysis.get("assessment") or {}).get("verdict", "judged"))
+    # A clip that was not judged raises no metric findings; a rule judges only the activity
+    # its ranges were made for.
+    rules = [] if verdict == "not_judged" else [r for r in table.rules if activity in r.applies_to]
+    for rule in rules:
         metric = metrics.get(rule.metric)
         if not isinstance(metric, dict):
             continue

@@ -71,12 +71,31 @@ TEXT_RGB: dict[str, RGB] = {side: _tint(rgb) for side, rgb in SIDE_RGB.items()}
 
 MAX_WIDTH_PX = 1280  # wider sources are downscaled for the overlay
 CADENCE_STEPS = 6  # running cadence over this many most recent steps
+# Step rates (steps/min) a person can keep up, by activity; outside them the panel shows "--"
+# (a cadence of 277 while walking is a counting error, not a measurement).
+PLAUSIBLE_SPM = {"running": (120.0, 240.0), "walking": (50.0, 160.0)}
+VERDICT_RGB: dict[str, RGB] = {"judged": (140, 230, 140), "partly_judged": (250, 210, 90),
+                               "not_judged": (255, 110, 110)}
 FLASH_S = 0.17  # the "L strike" label stays this long (real seconds, at least 3 frames)
 
 _INTERVALS = ("knee", "hip", "shank")
 _CLOCK_HZ = 90000  # the writer's clock; output times are rounded to it
 
 _log = logging.getLogger(__name__)
+
+
+def _verdict_line(analysis: Mapping[str, Any]) -> tuple[str, RGB] | None:
+    """Short verdict for the panel's first line, e.g. ``("NOT JUDGED", red)``."""
+    a = analysis.get("assessment")
+    if not a:
+        return None
+    if a.get("verdict") == "not_judged":
+        return "NOT JUDGED", VERDICT_RGB["not_judged"]
+    if (analysis.get("activity") or {}).get("label") == "walking":
+        return "walking", VERDICT_RGB["partly_judged"]
+    if a.get("verdict") == "partly_judged":
+        return "partly judged", VERDICT_RGB["partly_judged"]
+    return "judged", VERDICT_RGB["judged"]
 
 
 def _fmt_deg(value: float) -> str:
@@ -150,6 +169,21 @@ class OverlayPainter:
         ics.sort()
         self.ic_frames = np.array([f for f, _, _ in ics], dtype=np.int64)
         self.ic_times = np.array([t for _, t, _ in ics], dtype=np.float64)
+        self.ic_feet = [ft for _, _, ft in ics]
+        # The cadence shown is counted over complete steps (the analysis's step table) when
+        # there is one, and only where it is humanly possible for the activity.
+        step_times = sorted(float(s["ic_time_s"]) for s in analysis.get("steps") or []
+                            if s.get("ic_time_s") is not None)
+        step_frames = sorted(int(s["ic_frame"]) for s in analysis.get("steps") or []
+                             if s.get("ic_frame") is not None)
+        if len(step_times) >= 2 and len(step_frames) == len(step_times):
+            self.cad_frames = np.array(step_frames, dtype=np.int64)
+            self.cad_times = np.array(step_times, dtype=np.float64)
+        else:
+            self.cad_frames, self.cad_times = self.ic_frames, self.ic_times
+        activity = str((analysis.get("activity") or {}).get("label") or "running")
+        self.cadence_range = PLAUSIBLE_SPM.get(activity, PLAUSIBLE_SPM["running"])
+        self.verdict_line = _verdict_line(analysis)
         self.ic_by_foot: dict[str, NDArray[np.int64]] = {
             s: np.array([f for f, _, ft in ics if ft == s], dtype=np.int64) for s in SIDE_RGB
         }
@@ -215,7 +249,7 @@ class OverlayPainter:
         if self._panel_cache is None:
             fs = self.font_size
             line = int(fs * 1.3)
-            n_lines = 8 if self.side_view else 4
+            n_lines = (8 if self.side_view else 4) + (1 if self.verdict_line else 0)
             width = int(self.font.getlength("cadence 000 spm") + 2 * fs)
             width = max(width, int(self.font.getlength("overstride  -00%  -00%") + 2 * fs))
             pad = fs // 2
@@ -235,12 +269,14 @@ class OverlayPainter:
         float
             Steps per minute, NaN before the second initial contact.
         """
-        k = int(np.searchsorted(self.ic_frames, frame, side="right"))
+        k = int(np.searchsorted(self.cad_frames, frame, side="right"))
         if k < 2:
             return float("nan")
-        times = self.ic_times[max(0, k - CADENCE_STEPS - 1):k]
+        times = self.cad_times[max(0, k - CADENCE_STEPS - 1):k]
         span = float(times[-1] - times[0])
-        return 60.0 * (len(times) - 1) / span if span > 0 else float("nan")
+        spm = 60.0 * (len(times) - 1) / span if span > 0 else float("nan")
+        lo, hi = self.cadence_range
+        return spm if lo <= spm <= hi else float("nan")
 
     # ------------------------------------------------------------------ drawing
     def paint(self, frame_rgb: NDArray[np.uint8], frame: int) -> NDArray[np.uint8]:
@@ -338,7 +374,10 @@ class OverlayPainter:
             draw.ellipse([hx - r, hy - r, hx + r, hy + r], outline=rgb, width=self.lw)
             draw.line([(hx - r, hy), (hx + r, hy)], fill=rgb, width=1)
             draw.line([(hx, hy - r), (hx, hy + r)], fill=rgb, width=1)
-            if frame - ic_frame < self.flash_frames:
+            # Only the latest contact flashes: two labels never share a frame.
+            j = int(np.searchsorted(self.ic_frames, frame, side="right")) - 1
+            latest = j >= 0 and int(self.ic_frames[j]) == ic_frame and self.ic_feet[j] == side
+            if latest and frame - ic_frame < self.flash_frames:
                 rr = 2 * r
                 draw.ellipse([hx - rr, hy - rr, hx + rr, hy + rr], outline=rgb, width=self.lw)
                 text = ("L" if side == "left" else "R") + " strike"
@@ -351,6 +390,10 @@ class OverlayPainter:
         line = int(fs * 1.3)
         x = x0 + fs // 2
         y = y0 + fs // 3
+        if self.verdict_line:
+            text, rgb = self.verdict_line
+            self._text(canvas, (x, y), text, rgb, stroke=False)
+            y += line
         # Legend.
         r = fs // 3
         cx = x + r

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -24,7 +25,14 @@ import numpy as np
 
 from . import landmarks as lm
 from .config import Config, PoseConfig
-from .errors import GaitcheckError, NoPersonError, SeriesError, VideoError
+from .errors import (
+    GaitcheckError,
+    GaitcheckWarning,
+    ModelError,
+    NoPersonError,
+    SeriesError,
+    VideoError,
+)
 from .models import ModelFile, cache_root, file_sha256, resolve_model
 from .progress import progress_bar
 from .series import PoseSeries, empty_arrays
@@ -39,6 +47,14 @@ KEY_SETTINGS = (
 )
 # A truncated file decodes fewer frames than its container announces.
 MIN_DECODED_SHARE = 0.9
+# A file that ends early is analysed only when at least this much of it decodes.
+MIN_TRUNCATED_S = 2.0
+# Waiting longer than this for another process extracting the same video: extract anyway.
+CACHE_LOCK_TIMEOUT_S = 1800.0
+
+
+class CacheWarning(GaitcheckWarning):
+    """A cache entry was unreadable or inconsistent and is being recomputed."""
 LEG_POINTS = (lm.LEFT_HIP, lm.RIGHT_HIP, lm.LEFT_KNEE, lm.RIGHT_KNEE, lm.LEFT_ANKLE,
               lm.RIGHT_ANKLE, lm.LEFT_HEEL, lm.RIGHT_HEEL)
 
@@ -63,26 +79,32 @@ def cache_key(video_sha256: str, model_sha256: str, cfg: PoseConfig) -> str:
 def quiet_native_stderr() -> Iterator[IO[str]]:
     """Send C++ log lines (TFLite/absl, written to file descriptor 2) to the null device.
 
-    Yields a text stream that still reaches the real stderr, for the progress bar. Python's
-    own ``sys.stderr`` is restored before any exception propagates.
+    Yields a text stream that still reaches the user, for the progress bar: the real stderr
+    when ``sys.stderr`` writes to descriptor 2, else ``sys.stderr`` itself (e.g. captured).
+    Descriptor 2 is restored before any exception propagates.
     """
     try:
-        fd = sys.stderr.fileno()
+        sys.stderr.flush()
+        python_on_fd2 = sys.stderr.fileno() == 2
     except (AttributeError, OSError, ValueError):
-        yield sys.stderr  # no real stderr (e.g. captured): nothing to silence
+        python_on_fd2 = False
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield sys.stderr  # no descriptor 2 at all: nothing to silence
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    real = os.fdopen(os.dup(saved), "w", buffering=1)
+    real = os.fdopen(os.dup(saved), "w", buffering=1) if python_on_fd2 else None
     try:
         with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), fd)
-            yield real
+            os.dup2(devnull.fileno(), 2)
+            yield real if real is not None else sys.stderr
     finally:
-        real.flush()
-        os.dup2(saved, fd)
+        if real is not None:
+            real.flush()
+        os.dup2(saved, 2)
         os.close(saved)
-        real.close()
+        if real is not None:
+            real.close()
 
 
 def create_landmarker(model_path: Path, cfg: PoseConfig) -> Any:
@@ -102,7 +124,15 @@ def create_landmarker(model_path: Path, cfg: PoseConfig) -> Any:
         min_tracking_confidence=cfg.min_tracking_confidence,
         output_segmentation_masks=False,
     )
-    return vision.PoseLandmarker.create_from_options(options)
+    try:
+        return vision.PoseLandmarker.create_from_options(options)
+    except (RuntimeError, ValueError, OSError) as exc:
+        # MediaPipe says e.g. "The model is not a valid Flatbuffer buffer".
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"Model file {model_path} cannot be loaded by MediaPipe ({first}); pass --model "
+            "lite, full or heavy, or a valid pose landmarker .task file."
+        ) from None
 
 
 def _pose_config(config: Config | PoseConfig) -> PoseConfig:
@@ -174,6 +204,15 @@ def run_landmarker(
             f"{video_path} stops decoding after {indices[-1] + 1} of {info.n_frames} frames, "
             "so it is truncated or damaged; copy or export it again."
         )
+    truncated = None
+    if info.truncated:
+        ends_at_s = round(float(times[-1]) + 1.0 / fps_file, 3)
+        truncated = {"ends_at_s": ends_at_s, "announced_s": round(info.announced_s, 3)}
+        if ends_at_s - (cfg.start_s or 0.0) < MIN_TRUNCATED_S:
+            raise VideoError(
+                f"{video_path} ends at {ends_at_s:.1f} s of {info.announced_s:.1f} s, too little "
+                "to analyse; it is incomplete, so copy or export it again."
+            )
     arrays = empty_arrays(n)
     for i, (xy, xyz, vis, pres) in enumerate(rows):
         arrays["xy_px"][i], arrays["world_m"][i] = xy, xyz
@@ -209,6 +248,7 @@ def run_landmarker(
             "model_path": str(model.path),
             "model_origin": model.origin,
             "model_sha256": model.sha256,
+            "truncated_video": truncated,
         },
     )
 
@@ -243,13 +283,49 @@ def check_person(series: PoseSeries, cfg: PoseConfig, video_path: str | Path) ->
 
 
 def _load_if_key(path: Path, key: str) -> PoseSeries | None:
+    """The series saved at ``path`` when it is readable and made with ``key``; else None.
+
+    An unreadable or inconsistent file (truncated, zero bytes, flipped bits, mistyped header)
+    is deleted with a :class:`CacheWarning`, so the caller recomputes and rewrites it.
+    """
     if not path.is_file():
         return None
     try:
         series = PoseSeries.load(path)
-    except SeriesError:
-        return None  # a damaged cache entry is recomputed, not fatal
+    except SeriesError as exc:
+        warnings.warn(f"Discarded a damaged saved pose series ({exc}); recomputing it.",
+                      CacheWarning, stacklevel=3)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
     return series if series.meta.get("cache_key") == key else None
+
+
+def _with_provenance(series: PoseSeries, path: Path) -> PoseSeries:
+    """The series naming the video file given now (a cache hit may come from a copy)."""
+    return series if series.source == str(path) else series.with_arrays(source=str(path))
+
+
+@contextlib.contextmanager
+def _key_lock(key: str) -> Iterator[None]:
+    """Hold a per-key file lock in the pose cache, so two processes run the model once.
+
+    Without a writable cache folder no lock is taken (each process extracts on its own).
+    """
+    from filelock import FileLock, Timeout
+
+    folder = pose_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(folder / f"{key}.lock"), timeout=CACHE_LOCK_TIMEOUT_S)
+        lock.acquire()
+    except (OSError, Timeout):
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _prepare(video_path: str | Path, cfg: PoseConfig) -> tuple[Path, VideoInfo, ModelFile, str,
@@ -302,16 +378,19 @@ def extract_pose(
 def _extract(path: Path, info: VideoInfo, model: ModelFile, video_sha: str, key: str,
              cfg: PoseConfig, *, progress: bool, cache: bool) -> PoseSeries:
     cached = pose_cache_dir() / f"{key}.npz"
-    series = _load_if_key(cached, key) if cache else None
-    if series is None:
-        series = run_landmarker(path, info, model, cfg, progress=progress)
-        series = series.with_arrays(source_sha256=video_sha,
-                                    meta={**series.meta, "cache_key": key})
-        if cache:
-            try:
-                series.save(cached)
-            except OSError:
-                pass  # an unwritable cache must not fail the run
+    with _key_lock(key) if cache else contextlib.nullcontext():
+        # Looked up inside the lock: a process that waited finds the other's result.
+        series = _load_if_key(cached, key) if cache else None
+        if series is None:
+            series = run_landmarker(path, info, model, cfg, progress=progress)
+            series = series.with_arrays(source_sha256=video_sha,
+                                        meta={**series.meta, "cache_key": key})
+            if cache:
+                try:
+                    series.save(cached)
+                except OSError:
+                    pass  # an unwritable cache must not fail the run
+    series = _with_provenance(series, path)
     check_person(series, cfg, path)
     return series
 
@@ -323,11 +402,13 @@ def load_or_extract(
     *,
     progress: bool = True,
     cache: bool = True,
+    save: bool = True,
 ) -> PoseSeries:
     """The saved series of ``OUT_DIR/pose.npz`` when its key matches, else :func:`extract_pose`.
 
-    When ``out_dir`` is given, a freshly extracted series is saved there as ``pose.npz``
-    (atomically; an earlier result stays intact if anything fails).
+    When ``out_dir`` is given and ``save`` is true, a freshly extracted series is saved there
+    as ``pose.npz`` (atomically; an earlier result stays intact if anything fails). With
+    ``save=False`` the folder is only read (the caller writes its output set itself).
     """
     cfg = _pose_config(config)
     path, info, model, video_sha, key = _prepare(video_path, cfg)
@@ -336,10 +417,11 @@ def load_or_extract(
     if target is not None and use:
         series = _load_if_key(target, key)
         if series is not None:
+            series = _with_provenance(series, path)
             check_person(series, cfg, path)
             return series
     series = _extract(path, info, model, video_sha, key, cfg, progress=progress, cache=use)
-    if target is not None:
+    if target is not None and save:
         series.save(target)
     return series
 

@@ -8,7 +8,12 @@ pixels of the upright (rotation-corrected) frame.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
+import uuid
+import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +25,12 @@ from .errors import SeriesError
 from .landmarks import N_LANDMARKS, NAMES
 
 FORMAT_VERSION = 1
+# Bounds that no real recording reaches; beyond them arithmetic overflows (x**2 of 1e308).
+MAX_ABS_PX = 1e6
+MAX_ABS_M = 1e4
+MAX_ABS_TIME_S = 1e9
+MAX_FPS = 1e5
+ARRAY_NAMES = ("xy_px", "world_m", "visibility", "presence", "time_s", "frame_index")
 
 FloatArray = NDArray[np.float64]
 
@@ -102,18 +113,40 @@ class PoseSeries:
         fi = arr("frame_index", self.frame_index, np.int64)
         if fi.shape != (n,):
             raise SeriesError(f"Pose series 'frame_index' has shape {fi.shape}, expected ({n},).")
+        for name, bound in (("xy_px", MAX_ABS_PX), ("world_m", MAX_ABS_M)):
+            a = getattr(self, name)
+            if not np.all(np.isnan(a) | (np.abs(a) <= bound)):
+                raise SeriesError(
+                    f"Pose series '{name}' holds infinite values or values beyond +-{bound:g}; "
+                    "a missing landmark is NaN."
+                )
         t = self.time_s
+        if np.any(np.abs(t) > MAX_ABS_TIME_S):
+            raise SeriesError(f"Pose series timestamps lie beyond +-{MAX_ABS_TIME_S:g} s.")
         if not np.all(np.isfinite(t)):
             raise SeriesError("Pose series timestamps contain NaN or infinite values.")
         if n > 1 and not np.all(np.diff(t) > 0):
             raise SeriesError("Pose series timestamps must be strictly increasing.")
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise SeriesError(f"Pose series frame rate must be positive, got {self.fps}.")
+        if isinstance(self.fps, bool) or not isinstance(self.fps, int | float | np.number) \
+                or not (np.isfinite(self.fps) and 0 < self.fps <= MAX_FPS):
+            raise SeriesError(
+                f"Pose series frame rate must be positive and at most {MAX_FPS:g} Hz, got "
+                f"{self.fps!r}."
+            )
         object.__setattr__(self, "fps", float(self.fps))
-        w, h = (int(v) for v in self.frame_size)
+        try:
+            w, h = (int(v) for v in self.frame_size)
+        except (TypeError, ValueError, OverflowError):
+            raise SeriesError(
+                f"Pose series frame size must be two whole numbers, got {self.frame_size!r}."
+            ) from None
         if w <= 0 or h <= 0:
             raise SeriesError(f"Pose series frame size must be positive, got {self.frame_size}.")
         object.__setattr__(self, "frame_size", (w, h))
+        if isinstance(self.rotation_deg, bool) or not isinstance(self.rotation_deg,
+                                                                 int | np.integer):
+            raise SeriesError(f"Rotation must be a whole number of degrees, got "
+                              f"{self.rotation_deg!r}.")
         if int(self.rotation_deg) % 90:
             raise SeriesError(
                 f"Rotation must be a multiple of 90 degrees, got {self.rotation_deg}."
@@ -121,8 +154,8 @@ class PoseSeries:
         object.__setattr__(self, "rotation_deg", int(self.rotation_deg) % 360)
         for name in ("visibility", "presence"):
             a = getattr(self, name)
-            if np.any((a < 0) | (a > 1)):
-                raise SeriesError(f"Pose series '{name}' must lie in [0, 1].")
+            if not np.all((a >= 0) & (a <= 1)):  # also rejects NaN
+                raise SeriesError(f"Pose series '{name}' must lie in [0, 1] (no NaN).")
         try:
             json.dumps(self.meta)
         except (TypeError, ValueError):
@@ -188,8 +221,14 @@ class PoseSeries:
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
         path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {
+            "xy_px": self.xy_px, "world_m": self.world_m, "visibility": self.visibility,
+            "presence": self.presence, "time_s": self.time_s,
+            "frame_index": np.asarray(self.frame_index),
+        }
         header = {
             "format_version": FORMAT_VERSION,
+            "arrays_sha256": arrays_sha256(arrays),
             "fps": self.fps,
             "frame_size": list(self.frame_size),
             "rotation_deg": self.rotation_deg,
@@ -198,19 +237,14 @@ class PoseSeries:
             "model": self.model,
             "meta": self.meta,
         }
-        tmp = path.with_name(path.name + ".part")
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                xy_px=self.xy_px,
-                world_m=self.world_m,
-                visibility=self.visibility,
-                presence=self.presence,
-                time_s=self.time_s,
-                frame_index=np.asarray(self.frame_index),
-                header=np.array(json.dumps(header)),
-            )
-        tmp.replace(path)
+        tmp = part_path(path)
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, header=np.array(json.dumps(header)),
+                                    **arrays)  # type: ignore[arg-type]
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     @classmethod
@@ -225,24 +259,41 @@ class PoseSeries:
         path = Path(path)
         if not path.is_file():
             raise SeriesError(f"Pose series file {path} does not exist.")
+        bad = (f"{path} is not a gaitcheck pose series or is damaged ({{}}); re-create it with "
+               "'gaitcheck pose VIDEO'.")
         try:
-            with np.load(path, allow_pickle=False) as data:
+            # Opened here so a damaged zip never leaves the file handle open.
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
                 header = json.loads(str(data["header"]))
-                arrays = {k: data[k] for k in ("xy_px", "world_m", "visibility", "presence",
-                                               "time_s", "frame_index")}
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-            raise SeriesError(
-                f"{path} is not a gaitcheck pose series ({type(exc).__name__}); "
-                "re-create it with 'gaitcheck pose VIDEO'."
-            ) from None
+                arrays = {k: data[k] for k in ARRAY_NAMES}
+        # A damaged zip raises any of these (truncated, zero bytes, flipped bits).
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error,
+                json.JSONDecodeError) as exc:
+            raise SeriesError(bad.format(type(exc).__name__)) from None
+        if not isinstance(header, dict):
+            raise SeriesError(bad.format("header is not a table"))
         if header.get("format_version") != FORMAT_VERSION:
             raise SeriesError(
                 f"{path} has pose series format {header.get('format_version')}, this gaitcheck "
                 f"reads format {FORMAT_VERSION}; re-create it with 'gaitcheck pose VIDEO'."
             )
+        stored = header.get("arrays_sha256")
+        if stored is not None and stored != arrays_sha256(arrays):
+            raise SeriesError(bad.format("its arrays do not match their checksum"))
+        types: dict[str, type | tuple[type, ...]] = {
+            "fps": (int, float), "frame_size": list, "rotation_deg": int, "source": str,
+            "source_sha256": str, "model": str, "meta": dict,
+        }
+        for key, kind in types.items():
+            if not isinstance(header.get(key), kind) or isinstance(header.get(key), bool):
+                raise SeriesError(bad.format(f"header field '{key}' is missing or mistyped"))
+        size = header["frame_size"]
+        if len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                     for v in size):
+            raise SeriesError(bad.format("header field 'frame_size' is not two integers"))
         return cls(
             fps=header["fps"],
-            frame_size=(int(header["frame_size"][0]), int(header["frame_size"][1])),
+            frame_size=(size[0], size[1]),
             rotation_deg=header["rotation_deg"],
             source=header["source"],
             source_sha256=header["source_sha256"],
@@ -271,7 +322,7 @@ class PoseSeries:
         # Format numbers in bulk (not per cell) and blank out NaN.
         txt = np.char.mod("%.6g", cols)
         txt[~np.isfinite(cols)] = ""
-        tmp = path.with_name(path.name + ".part")
+        tmp = part_path(path)
         with open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["frame", "time_s", "landmark_id", "landmark", "x_px", "y_px",
@@ -320,7 +371,7 @@ class PoseSeries:
             f"{i + 1}\t{t:.6f}\t" + "\t".join(r)
             for i, (t, r) in enumerate(zip(self.time_s.tolist(), txt.tolist(), strict=True))
         ]
-        tmp = path.with_name(path.name + ".part")
+        tmp = part_path(path)
         tmp.write_text("\n".join(header + rows) + "\n")
         tmp.replace(path)
         return path
@@ -337,6 +388,21 @@ class PoseSeries:
             "model": self.model,
             "source": self.source,
         }
+
+
+def part_path(path: Path) -> Path:
+    """A temporary name beside ``path``, unique per process and call (no two writers collide)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+
+
+def arrays_sha256(arrays: dict[str, Any]) -> str:
+    """sha256 over the named arrays (name, dtype, shape and bytes), in :data:`ARRAY_NAMES` order."""
+    h = hashlib.sha256()
+    for name in ARRAY_NAMES:
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def empty_arrays(n_frames: int) -> dict[str, FloatArray]:

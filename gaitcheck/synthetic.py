@@ -65,7 +65,6 @@ _REF_HEIGHT_M = 1.75
 _HEEL_TO_ANKLE_FWD = 0.20  # ankle ahead of the heel point, share of foot length
 _HEEL_TO_ANKLE_UP = 0.27  # ankle above the heel point (foot flat), share of foot length
 _FOOT_FLAT_SHARE = 0.2  # share of stance after IC when the foot becomes flat
-_LAND_SPEED_MPS = 0.7  # downward heel speed just before IC
 _LIFT_SPEED_MPS = 0.5  # extra upward ankle speed just after TO
 _PELVIC_SWAY_M = 0.01  # lateral pelvis shift toward the stance side
 _TOE_OUT_DEG = 7.0  # foot progression angle (frontal views only)
@@ -136,6 +135,11 @@ class RunnerParams:
     heel_retraction_share : float
         Swing-leg retraction: just before IC the heel moves backward in the treadmill frame
         (the camera image of a treadmill) at this share of the belt speed (0-1).
+    heel_land_speed_mps : float
+        Downward heel speed over the last ``heel_reversal_lead_ms`` before IC (0.3-2.5 m/s), so
+        the heel's forward extreme lies ``heel_land_speed_mps * heel_reversal_lead_ms`` above
+        the ground: 1.4 m/s with a 50 ms lead puts it 7 cm up, as in the retracting runners of
+        the shared landmark series (peak 3-10 cm above the belt, landing 30-70 ms later).
     heel_reversal_lead_ms : float
         Time from the heel's most forward point (treadmill frame) to IC, 5-100 ms. With
         retraction the foot stops moving forward in a treadmill image this long before it
@@ -172,6 +176,17 @@ class RunnerParams:
         Number of left/right identity swaps (runs of ``swap_run_frames`` frames).
     swap_run_frames : int
         Length of each swap run.
+    n_collapses : int
+        Number of near-leg collapses: the near leg's knee, ankle, heel and toe snap onto the far
+        leg's for ``collapse_run_frames`` frames during the near leg's swing, as MediaPipe does
+        on side views (shared clip, frames 49-50).
+    collapse_run_frames : int
+        Length of each collapse run (1-3 frames are what the real clips show).
+    n_foot_blur_bursts : int
+        Number of motion-blur bursts: for ``foot_blur_frames`` frames in a foot's fast swing,
+        its ankle, heel and toe get extra Gaussian jitter of ``foot_blur_px``.
+    foot_blur_frames : int
+    foot_blur_px : float
     seed : int
         Random seed for noise, dropouts, swaps, jitter and visibility scatter.
     """
@@ -207,6 +222,7 @@ class RunnerParams:
     knee_flexion_swing_deg: float = 95.0
     heel_retraction_share: float = 0.5
     heel_reversal_lead_ms: float = 5.0
+    heel_land_speed_mps: float = 0.7
     trunk_lean_deg: float = 6.0
     vertical_oscillation_pct_leg: float = 9.0
     arm_swing_deg: float = 35.0
@@ -222,6 +238,11 @@ class RunnerParams:
     low_visibility_share: float = 0.0
     n_swaps: int = 0
     swap_run_frames: int = 3
+    n_collapses: int = 0
+    collapse_run_frames: int = 2
+    n_foot_blur_bursts: int = 0
+    foot_blur_frames: int = 3
+    foot_blur_px: float = 8.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -325,7 +346,9 @@ def _validate(p: RunnerParams) -> None:
         ("shoulder_width_ratio", 0.1, 0.35), ("near_visibility", 0.0, 1.0),
         ("far_visibility", 0.0, 1.0), ("foot_angle_to_deg", -70.0, 0.0),
         ("heel_off_share", 0.3, 0.9), ("heel_retraction_share", 0.0, 1.0),
-        ("heel_reversal_lead_ms", 5.0, 100.0), ("knee_flexion_swing_deg", 60.0, 140.0),
+        ("heel_reversal_lead_ms", 5.0, 100.0),
+        ("heel_land_speed_mps", 0.3, 2.5), ("foot_blur_px", 0.0, 1e3),
+        ("knee_flexion_swing_deg", 60.0, 140.0),
         ("trunk_lean_deg", -20.0, 40.0), ("vertical_oscillation_pct_leg", 0.0, 20.0),
         ("arm_swing_deg", 0.0, 70.0), ("pelvic_rotation_deg", 0.0, 20.0),
         ("margin_px", 0.0, 1e4), ("noise_px", 0.0, 100.0), ("dropout_share", 0.0, 0.5),
@@ -349,12 +372,14 @@ def _validate(p: RunnerParams) -> None:
         _check_range("speed_mps", p.speed_mps, 0.5, 10.0)
     _check(len(p.offset_px) == 2 and all(math.isfinite(v) for v in p.offset_px),
            "RunnerParams.offset_px must be two finite numbers.")
-    for name in ("dropout_run_frames", "n_swaps", "swap_run_frames", "seed"):
+    for name in ("dropout_run_frames", "n_swaps", "swap_run_frames", "seed", "n_collapses",
+                 "collapse_run_frames", "n_foot_blur_bursts", "foot_blur_frames"):
         v = getattr(p, name)
         _check(bool(isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 0),
                f"RunnerParams.{name} must be a non-negative integer, got {v!r}.")
-    _check(p.dropout_run_frames >= 1 and p.swap_run_frames >= 1,
-           "Run lengths of dropouts and swaps must be at least one frame.")
+    _check(p.dropout_run_frames >= 1 and p.swap_run_frames >= 1
+           and p.collapse_run_frames >= 1 and p.foot_blur_frames >= 1,
+           "Run lengths of dropouts, swaps, collapses and blur bursts must be at least one frame.")
     _check(p.duration_s >= 2.0 * p.stride_s and p.duration_s <= 600.0,
            f"RunnerParams.duration_s must cover at least two strides ({2 * p.stride_s:.2f} s) "
            f"and at most 600 s, got {p.duration_s!r}.")
@@ -626,10 +651,11 @@ class _Model:
         retract = p.heel_retraction_share * self.v
         # absolute foot velocity at IC (swing side) and at the reversal; the foot does not
         # rotate in this last phase, so ankle and heel move alike
-        v_ic = np.array([-retract, -_LAND_SPEED_MPS]) - hip_vel_ic
-        v_r = np.array([0.0, -_LAND_SPEED_MPS]) - hip_vel_r
+        land = p.heel_land_speed_mps
+        v_ic = np.array([-retract, -land]) - hip_vel_ic
+        v_r = np.array([0.0, -land]) - hip_vel_r
         ankle_ic_abs = hips[4] + ic.ankle_rel_hip
-        ankle_r_abs = ankle_ic_abs + np.array([0.5 * retract * lead, _LAND_SPEED_MPS * lead])
+        ankle_r_abs = ankle_ic_abs + np.array([0.5 * retract * lead, land * lead])
         k1 = self._key_ankle(i, ph[0], 10.0, p.knee_flexion_swing_deg) - hips[0]
         k_r = ankle_r_abs - hips[1]
         v1 = (k_r - rel[1]) / s_r  # Catmull-Rom style tangent at the middle knot
@@ -783,6 +809,29 @@ def _visibility(p: RunnerParams, n: int, rng: np.random.Generator) -> FloatArray
         vis[11:] = 0.9
     out = vis[None, :] + rng.uniform(-0.02, 0.02, size=(n, lm.N_LANDMARKS))
     return np.clip(out, 0.0, 1.0)
+
+
+def _collapse_frames(rng: np.random.Generator, truth: dict[str, Any], p: RunnerParams, n: int,
+                     blur: bool = False) -> NDArray[np.int64]:
+    """Frames of near-leg collapses (or foot-blur bursts): runs placed in the near leg's swing.
+
+    Collapses sit in mid swing, where the swinging leg passes the stance leg; blur bursts in
+    late swing, where the foot moves fastest and blurs. Both stay clear of contacts by at least
+    a quarter step, so contact timing is tested against noise, not against a missing foot.
+    """
+    count, run = ((p.n_foot_blur_bursts, p.foot_blur_frames) if blur
+                  else (p.n_collapses, p.collapse_run_frames))
+    near = truth.get("near_leg") or "left"
+    ic_f = np.asarray(truth["ic_frames"][near], dtype=np.int64)
+    if count <= 0 or ic_f.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    stride = int(np.median(np.diff(ic_f)))
+    # contact at 0; toe-off near duty * stride; mid swing ~ (1 + duty) / 2 stride.
+    at = 0.5 * (1.0 + p.duty_factor) if not blur else 0.8
+    starts = (ic_f[:-1] + int(at * stride) - run // 2)
+    starts = starts[(starts > 0) & (starts + run < n)]
+    pick = np.sort(rng.choice(starts, size=min(count, starts.size), replace=False))
+    return np.unique((pick[:, None] + np.arange(run)[None, :]).ravel()).astype(np.int64)
 
 
 def _runs(rng: np.random.Generator, n: int, n_runs: int, run: int, gap: int,
@@ -961,13 +1010,22 @@ def generate(params: RunnerParams | None = None, **changes: Any) -> SyntheticRun
     perm = np.array(lm.swap_permutation())
     for arr in (xy, world, vis, presence):
         arr[swaps] = arr[swaps][:, perm]
+    collapses = _collapse_frames(rng, truth, p, n)
+    near = truth.get("near_leg") or "left"
+    far = "right" if near == "left" else "left"
+    for a, b in zip(lm.LEG[near][1:], lm.LEG[far][1:], strict=True):
+        xy[collapses, a] = xy[collapses, b]
+    blur = _collapse_frames(rng, truth, p, n, blur=True)
+    foot_ids = np.array(lm.LEG[near][2:])
+    xy[np.ix_(blur, foot_ids)] += rng.normal(0.0, p.foot_blur_px, size=(blur.size, 3, 2))
     n_drop_runs = int(round(p.dropout_share * n / p.dropout_run_frames))
     drops = _runs(rng, n, n_drop_runs, p.dropout_run_frames, 0, skip_ends=False)
     xy[drops] = np.nan
     world[drops] = np.nan
     vis[drops] = 0.0
     presence[drops] = 0.0
-    truth.update(swap_frames=swaps, dropout_frames=drops, low_visibility_frames=low)
+    truth.update(swap_frames=swaps, dropout_frames=drops, low_visibility_frames=low,
+                 collapse_frames=collapses, blur_frames=blur)
 
     meta = {"synthetic": True, "view": p.view, "treadmill": p.treadmill,
             "params": _jsonable(asdict(p)), "speed_mps": model.v}

@@ -27,6 +27,15 @@ from .errors import VideoError
 # A packet interval further than this from the median interval marks a variable frame rate;
 # the absolute floor keeps millisecond rounding of coarse time bases from counting.
 VFR_REL_TOLERANCE = 0.1
+# A file holding this many frames fewer than its index lists was cut short (a copy or
+# download that stopped); one frame of slack covers muxers that count an empty last packet.
+TRUNCATED_MISSING_FRAMES = 2
+# Packets at the cut of a truncated file miss their B-frame partners; left out of the
+# frame-rate check so the cut does not read as a variable frame rate.
+REORDER_TAIL_PACKETS = 8
+# OpenCV's bundled FFmpeg prints decoder complaints ("Invalid NAL unit size") straight to the
+# terminal; gaitcheck reports problems in its own words instead. Read when cv2 first decodes.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 @dataclass(frozen=True)
@@ -65,11 +74,22 @@ class VideoInfo:
     variable_frame_rate: bool
     codec: str
     stored_size: tuple[int, int] = (0, 0)
+    announced_frames: int = 0  # frames the container's index lists (0: not stated)
 
     @property
     def frame_size(self) -> tuple[int, int]:
         """``(width_px, height_px)`` of the upright frame."""
         return (self.width_px, self.height_px)
+
+    @property
+    def truncated(self) -> bool:
+        """True when the file holds fewer frames than its index announces (cut short)."""
+        return self.announced_frames - self.n_frames >= TRUNCATED_MISSING_FRAMES
+
+    @property
+    def announced_s(self) -> float:
+        """Duration the container announces, in file seconds."""
+        return self.duration_s
 
 
 @dataclass(frozen=True)
@@ -159,6 +179,7 @@ def probe(path: str | Path) -> VideoInfo:
             raise VideoError(
                 f"{path} is damaged (its packets cannot be read); export or copy it again."
             ) from None
+        announced = int(stream.frames or 0)
         rate = stream.average_rate or stream.guessed_rate
         duration_s = float(stream.duration * stream.time_base) if stream.duration else 0.0
         if not duration_s and container.duration:
@@ -199,9 +220,13 @@ def probe(path: str | Path) -> VideoInfo:
         nominal_fps=nominal_fps,
         n_frames=int(pts.size),
         duration_s=duration_s or float(pts.size / nominal_fps),
-        variable_frame_rate=_is_vfr(pts),
+        variable_frame_rate=_is_vfr(
+            np.sort(pts)[:-REORDER_TAIL_PACKETS] if announced - pts.size >= TRUNCATED_MISSING_FRAMES
+            else pts
+        ),
         codec=codec,
         stored_size=stored_size,
+        announced_frames=announced,
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _props import PROPERTY_SEED, property_examples
 
 from gaitcheck.config import Config
 from gaitcheck.series import PoseSeries
@@ -20,6 +21,23 @@ SIDE_CLIP = VIDEOS / "side_treadmill_01.mp4"
 needs_shared = pytest.mark.skipif(
     not SIDE_CLIP.is_file(), reason=f"real clips not available at {VIDEOS}"
 )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say how the property tests run, so any run can be repeated exactly."""
+    return (f"gaitcheck properties: {property_examples()} random examples each, seed "
+            f"{PROPERTY_SEED} (set GAITCHECK_PROPERTY_SEED={PROPERTY_SEED} to rerun them)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Name the session seed beside every failed property (Hypothesis prints the example)."""
+    outcome = yield
+    rep = outcome.get_result()  # type: ignore[attr-defined]
+    if rep.failed and getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        rep.sections.append(("gaitcheck property seed", (
+            f"Rerun with GAITCHECK_PROPERTY_SEED={PROPERTY_SEED} "
+            f"GAITCHECK_PROPERTY_EXAMPLES={property_examples()} pytest {item.nodeid}")))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -5,8 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gaitcheck.clean import clean_series, fill_gaps, hampel, lowpass, repair_swaps
-from gaitcheck.landmarks import swap_permutation
+from gaitcheck.clean import (
+    clean_series,
+    fill_gaps,
+    hampel,
+    lowpass,
+    repair_collapses,
+    repair_swaps,
+)
+from gaitcheck.landmarks import LEG, swap_permutation
+from gaitcheck.series import PoseSeries
 from gaitcheck.synthetic import generate
 
 LEG_IDS = list(range(25, 33))  # knees, ankles, heels, toes
@@ -246,3 +254,47 @@ def test_lowpass_keeps_nan_runs_nan() -> None:
 def test_lowpass_returns_input_when_cutoff_near_nyquist() -> None:
     s = _sine(30.0, 2.0)
     np.testing.assert_array_equal(lowpass(s, 30.0, 15.0, 4), s)
+
+
+# --- limb collapse ------------------------------------------------------------------------
+@pytest.mark.parametrize("fps", [30.0, 60.0, 120.0, 240.0])
+def test_repair_collapses_finds_every_synthetic_collapse_and_nothing_else(fps: float) -> None:
+    # Collapses of about 50 ms (1-3 frames at 30 fps, as on the shared clip) in mid swing.
+    run = max(1, int(round(0.05 * fps)))
+    sim = generate(fps=fps, n_collapses=3, collapse_run_frames=run, noise_px=1.0, seed=11)
+    near = sim.truth["near_leg"]
+    out, n = repair_collapses(sim.series.xy_px, fps)
+    for idx in LEG[near][2:4]:  # ankle, heel: the points that leave their own path most
+        blanked = np.flatnonzero(np.isnan(out[:, idx, 0]))
+        np.testing.assert_array_equal(blanked, sim.truth["collapse_frames"])
+    # Clean runs: the legs pass each other smoothly at every midstance, which is not a collapse.
+    clean = generate(fps=fps, noise_px=1.0, seed=11)
+    assert repair_collapses(clean.series.xy_px, fps)[1] == 0
+
+
+def test_collapse_repair_restores_the_swing_path() -> None:
+    sim = generate(fps=30.0, n_collapses=3, collapse_run_frames=2, noise_px=0.0, seed=5)
+    near = sim.truth["near_leg"]
+    ankle = LEG[near][2]
+    res = clean_series(sim.series)
+    frames = sim.truth["collapse_frames"]
+    leg_px = sim.truth["leg_length_px"]
+    err = np.linalg.norm(res.raw_xy_px[frames, ankle] - sim.clean_xy_px[frames, ankle], axis=-1)
+    before = np.linalg.norm(sim.series.xy_px[frames, ankle] - sim.clean_xy_px[frames, ankle],
+                            axis=-1)
+    # The collapsed ankle sat a large share of a leg away; linear interpolation over two frames
+    # of a 30 fps swing is good to a small share of a leg (chord of a smooth path).
+    assert before.min() > 0.25 * leg_px
+    assert err.max() < 0.1 * leg_px
+    assert res.collapse_frames_repaired >= frames.size
+
+
+def test_shared_clip_near_leg_collapse_at_frames_49_50_is_repaired(
+    side_series: PoseSeries,
+) -> None:
+    xy = side_series.xy_px.copy()
+    xy[side_series.visibility < 0.3] = np.nan
+    out, _ = repair_collapses(xy, side_series.fps)
+    for idx in (27, 29):  # left (near) ankle and heel snap onto the right leg's (issue 7)
+        blanked = np.isnan(out[:, idx, 0]) & np.isfinite(xy[:, idx, 0])
+        assert {49, 50} <= set(np.flatnonzero(blanked))

@@ -21,7 +21,7 @@ def test_pose_command_writes_outputs_and_summary(side_short: Path, tmp_path: Pat
     cfg.write_text("[pose]\nend_s = 1.0\n")
     rc = main(["pose", str(side_short), "-o", str(out), "--trc", "--config", str(cfg), "-q"])
     assert rc == 0
-    assert {p.name for p in out.iterdir()} == {"pose.npz", "pose.csv", "pose.trc"}
+    assert {p.name for p in out.iterdir()} == {"pose.npz", "pose.csv", "pose.trc", "outputs.json"}
     s = PoseSeries.load(out / "pose.npz")
     assert s.n_frames == 30 and s.meta["end_s"] == 1.0
     with open(out / "pose.csv") as fh:
@@ -83,10 +83,10 @@ def test_config_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_keyboard_interrupt_exit_130(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import gaitcheck.pose
+    import gaitcheck.api
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gaitcheck.pose, "load_or_extract", interrupted)
+    monkeypatch.setattr(gaitcheck.api, "pose_video_to_dir", interrupted)
     assert main(["pose", "x.mp4", "-o", str(tmp_path)]) == 130

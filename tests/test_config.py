@@ -124,10 +124,13 @@ def test_wrong_types_are_config_errors_naming_the_key(tmp_path: Path, text: str,
 @pytest.mark.parametrize(
     ("overrides", "words"),
     [
-        ({"analysis": {"view": "top"}}, "View 'top' is not one of"),
-        ({"clean": {"cutoff_hz": 0.0}}, "cutoff_hz must be positive"),
-        ({"pose": {"capture_fps": -30.0}}, "--capture-fps must be a positive"),
-        ({"pose": {"start_s": -1.0}}, "--start must be zero or positive"),
+        ({"analysis": {"view": "top"}}, "--view must be one of 'auto', 'side-left'"),
+        ({"clean": {"cutoff_hz": 0.0}}, "Setting 'clean.cutoff_hz' must be greater than 0"),
+        ({"pose": {"capture_fps": -30.0}}, "--capture-fps must be at least 1"),
+        ({"pose": {"capture_fps": 1e10}}, "--capture-fps must be at most 2000"),
+        ({"pose": {"start_s": -1.0}}, "--start must be at least 0"),
+        ({"pose": {"start_s": float("nan")}}, "--start must be a finite number"),
+        ({"pose": {"end_s": 1e308}}, "--end must be at most 86400"),
         ({"pose": {"start_s": 2.0, "end_s": 1.0}}, "--end must be later than --start"),
     ],
 )

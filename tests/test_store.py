@@ -50,6 +50,7 @@ def test_forward_migration_keeps_rows(tmp_path: Path) -> None:
     assert schema_version(store._conn()) == SCHEMA_VERSION
     (session,) = store.sessions("bo")
     assert session.id == "s1" and session.athlete == "Bo" and session.notes == ""
+    assert session.headline == ""  # added by migration 3
     indexes = {r[0] for r in store._conn().execute(
         "SELECT name FROM sqlite_master WHERE type='index'")}
     assert "sessions_by_athlete_date" in indexes

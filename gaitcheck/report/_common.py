@@ -92,3 +92,30 @@ def firm(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def n_steps(analysis: dict[str, Any]) -> int:
     """Number of analysed steps."""
     return len(analysis.get("steps") or [])
+
+
+VERDICT_LABEL = {
+    "judged": "Judged",
+    "partly_judged": "Partly judged",
+    "not_judged": "Not judged",
+}
+
+
+def activity_word(analysis: dict[str, Any]) -> str:
+    """``walking`` for a walking clip, else ``running`` (the report's title word)."""
+    label = (analysis.get("activity") or {}).get("label")
+    return "walking" if label == "walking" else "running"
+
+
+def verdict_block(
+    analysis: dict[str, Any], findings: list[dict[str, Any]]
+) -> tuple[str, str, list[str]] | None:
+    """``(headline, verdict, reason sentences)`` of the analysis, or ``None`` for an analysis
+    made before verdicts existed."""
+    from ..assessment import headline
+
+    a = analysis.get("assessment")
+    if not a:
+        return None
+    return (headline(analysis, findings), str(a["verdict"]),
+            [str(r["message"]) for r in a.get("reasons") or []])

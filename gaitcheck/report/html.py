@@ -23,11 +23,14 @@ from ..findings import (
 from ._common import (
     SEVERITY_LABEL,
     SOURCES,
+    VERDICT_LABEL,
+    activity_word,
     firm,
     fmt,
     is_num,
     metric_decimals,
     n_steps,
+    verdict_block,
     view_label,
 )
 
@@ -65,6 +68,8 @@ border-radius:6px}figcaption{font-size:.85rem;color:var(--muted)}
 details summary{cursor:pointer;font-weight:600}
 ul{padding-left:1.2em}li{margin:.2em 0}
 @media (max-width:600px){body{font-size:15px}main{padding:10px}th,td{padding:4px 5px}}
+.verdict.not_judged{border-color:#c0392b;background:#fdf0ee}
+.verdict.partly_judged{border-color:#d9a400;background:#fdf8e6}
 @media print{nav{display:none}.card{break-inside:avoid}}
 """
 
@@ -277,7 +282,7 @@ def render_html(
     notes = [f for f in findings if f.get("kind") == "unreliable"]
     target = cadence_target(analysis, ctx)
     video = analysis.get("video") or {}
-    title = "gaitcheck running gait report"
+    title = f"gaitcheck {activity_word(analysis)} gait report"
     src = Path(str(video.get("path", ""))).name
 
     sec: list[str] = []
@@ -310,11 +315,18 @@ def render_html(
         + (f", step rate {fmt(cad.get('value'), 0)} steps/min" if is_num(cad.get("value")) else "")
         + ".</p>"
     ]
+    verdict = verdict_block(analysis, findings)
+    if verdict is not None:
+        head, verdict_name, reasons = verdict
+        items = "".join(f"<li>{escape(r)}</li>" for r in reasons)
+        lines.insert(0, f'<div class="card verdict {verdict_name}"><p><strong>'
+                        f"{escape(VERDICT_LABEL[verdict_name])}.</strong> {escape(head)}</p>"
+                        + (f"<ul>{items}</ul>" if items else "") + "</div>")
     if shown:
         lines.append(
             f"<p>{len(shown)} finding(s): {escape(counts)}. Most important:</p><ol>{top}</ol>"
         )
-    else:
+    elif verdict is None:
         lines.append(
             "<p>Nothing in this clip stood out against the typical ranges gaitcheck "
             "uses. Keep the prevention habits below and re-check after training "

@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..findings import RunnerContext, cadence_target, limits_statement, prevention_advice, red_flags
-from ._common import SEVERITY_LABEL, firm, fmt, is_num, n_steps, view_label
+from ._common import (
+    SEVERITY_LABEL,
+    VERDICT_LABEL,
+    activity_word,
+    firm,
+    fmt,
+    is_num,
+    n_steps,
+    verdict_block,
+    view_label,
+)
 
 MAX_FINDINGS = 5
 
@@ -33,19 +43,26 @@ def render_markdown(
         headlines and the 2D limits in one line.
     """
     ctx = context or RunnerContext()
-    out: list[str] = ["# Running gait check", ""]
+    out: list[str] = [f"# {activity_word(analysis).capitalize()} gait check", ""]
     block = red_flags(ctx)
     if block:
         out += [f"**{block['title']}.** {block['text']}", ""]
         out += [f"- {f['label']}" for f in block["flags"]]
         out.append("")
+    verdict = verdict_block(analysis, findings)
+    if verdict is not None:
+        head, name, reasons = verdict
+        out += [f"**{VERDICT_LABEL[name]}.** {head}", ""]
+        out += [f"- {r}" for r in reasons]
+        if reasons:
+            out.append("")
     cad = (analysis.get("metrics") or {}).get("cadence_spm") or {}
     summary = f"{view_label(analysis).capitalize()}, {n_steps(analysis)} steps"
     if is_num(cad.get("value")):
         summary += f", step rate {fmt(cad['value'], 0)} steps/min"
     out += [summary + ".", ""]
     shown = firm(findings)
-    if not shown:
+    if not shown and verdict is None:
         out += ["Nothing stood out against the typical ranges in this clip.", ""]
     else:
         out += ["## What to work on", ""]
