@@ -25,10 +25,14 @@ VIEWS = (("auto", "detect it for me"), ("side-left", "side, runner facing left")
          ("side-right", "side, runner facing right"), ("rear", "from behind"),
          ("front", "from the front"))
 PAIN_SIDES = ("left", "right", "both")
-STAGES = (("queued", "waiting"), ("starting", "starting"), ("check", "checking the video"),
-          ("pose", "finding the body"),
-          ("analysis", "measuring steps"), ("report", "writing the report"),
-          ("overlay", "drawing the video"), ("saving", "saving"), ("done", "done"))
+STEPS = (("queued", "waiting"), ("analysing", "analysing"), ("saving", "saving"),
+         ("done", "done"))
+"""The job page's steps; every stage the analysis reports falls in ``analysing``."""
+STAGE_LABELS = {"queued": "waiting", "starting": "starting", "check": "checking the video",
+                "pose": "finding the body in every frame", "analysis": "measuring the steps",
+                "report": "writing the report", "overlay": "drawing the annotated video",
+                "analysing": "analysing the video", "saving": "saving the results",
+                "done": "done", "failed": "failed"}
 MAX_ATHLETE_CHARS = 80
 
 
@@ -101,13 +105,11 @@ def parse_form(up: Upload, config_path: Path | None = None) -> UploadForm:
     return UploadForm(athlete, date, settings_dict(cfg), settings_hash(cfg), context, notes)
 
 
-def _stage_index(stage: str | None, state: str) -> int:
-    names = [s for s, _ in STAGES]
-    if state == "done":
-        return len(names) - 1
-    if state == "queued":
-        return 0
-    return names.index(stage) if stage in names else 1
+def step_of(stage: str | None, state: str) -> int:
+    """Index in :data:`STEPS` of a job's state and stage."""
+    if state in ("queued", "done"):
+        return 0 if state == "queued" else len(STEPS) - 1
+    return 2 if stage == "saving" else 1
 
 
 def job_json(job: Job, position: int) -> dict[str, Any]:
@@ -116,7 +118,8 @@ def job_json(job: Job, position: int) -> dict[str, Any]:
         1.0 if job.state == "done" else STAGE_PROGRESS.get(job.stage or "", 0.0))
     return {
         "session_id": job.session_id, "state": job.state, "stage": job.stage,
-        "stage_label": dict(STAGES).get(job.stage or job.state, job.stage or job.state),
+        "stage_label": STAGE_LABELS.get(job.stage or job.state, job.stage or job.state),
+        "step": step_of(job.stage, job.state),
         "progress": round(float(progress), 3), "error": job.error, "attempts": job.attempts,
         "queue_position": position, "athlete": job.athlete, "date": job.date,
         "video": str(job.context.get("upload_name") or ""),
@@ -163,7 +166,7 @@ class Pages:
     def job(self, job: Job, position: int) -> str:
         """Live progress of one job (the page polls ``/api/jobs/<id>``)."""
         return self._render("job.html", job=job, status=job_json(job, position),
-                            stages=STAGES, current=_stage_index(job.stage, job.state))
+                            steps=STEPS, current=step_of(job.stage, job.state))
 
     def session(self, s: Session, files: dict[str, tuple[str, str]]) -> str:
         """One session: verdict, headline numbers, overlay, downloads, the full report."""

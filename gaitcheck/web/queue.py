@@ -20,7 +20,8 @@ INTERRUPTED = ("The analysis was interrupted {n} times (the server stopped while
                "was not retried again; upload the video again to retry.")
 
 # Share of the work done when a stage starts (pose from the cache is quick; the overlay is not).
-STAGE_PROGRESS = {"starting": 0.02, "check": 0.05, "pose": 0.1, "analysis": 0.45,
+STAGE_PROGRESS = {"starting": 0.02, "analysing": 0.05, "check": 0.05, "pose": 0.1,
+                  "analysis": 0.45,
                   "report": 0.55, "overlay": 0.7, "saving": 0.95}
 
 

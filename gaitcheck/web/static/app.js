@@ -78,15 +78,14 @@ function setupJob() {
   if (!box) return;
   const id = box.dataset.session;
   const state = $("#job-state"), bar = box.querySelector(".progress .bar"), err = $("#job-error");
-  const stages = Array.from(document.querySelectorAll("#stages li"));
-  const order = stages.map(li => li.dataset.stage);
+  const steps = Array.from(document.querySelectorAll("#stages li"));
+  const progress = box.querySelector(".progress");
 
   function show(s) {
     box.dataset.state = s.state;
     bar.style.width = (100 * s.progress).toFixed(1) + "%";
-    let at = s.state === "done" ? order.length - 1 : s.state === "queued" ? 0
-      : Math.max(1, order.indexOf(s.stage));
-    stages.forEach((li, i) => { li.className = i < at ? "past" : i === at ? "now" : ""; });
+    progress.classList.toggle("busy", s.state === "running");
+    steps.forEach((li, i) => { li.className = i < s.step ? "past" : i === s.step ? "now" : ""; });
     if (s.state === "queued") {
       state.textContent = "Waiting for the analysis to start" +
         (s.queue_position ? " (" + s.queue_position + " ahead)." : ".");
