@@ -78,7 +78,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     store = Store(settings.data_dir)
     data_dir = store.data_dir
     pool = WorkerPool(data_dir, settings.workers, settings.poll_s,
-                      logging.WARNING if settings.quiet else logging.INFO)
+                      logging.WARNING if settings.quiet else logging.INFO,
+                      settings.max_attempts)
     limiter = RateLimiter(settings.uploads_per_window, settings.upload_window_s)
     lock = FileLock(str(data_dir / SERVE_LOCK))
     view = pages.Pages(store)

@@ -16,8 +16,9 @@ from ..store.db import utc_now
 from .uploads import UPLOADS_DIR
 
 WORKER_PREFIX = "web:"
-INTERRUPTED = ("The analysis was interrupted {n} times (the server stopped while it ran) and "
-               "was not retried again; upload the video again to retry.")
+INTERRUPTED = ("The analysis was interrupted {n} times (the server stopped, or its analysis "
+               "process ended, e.g. out of memory) and was not retried again; upload the video "
+               "again to retry.")
 
 # Share of the work done when a stage starts (pose from the cache is quick; the overlay is not).
 STAGE_PROGRESS = {"starting": 0.02, "analysing": 0.05, "check": 0.05, "pose": 0.1,
@@ -62,9 +63,11 @@ def claim(store: Store, worker: str) -> Job | None:
     return store.job(int(row["id"]))
 
 
-def recover(store: Store, max_attempts: int) -> tuple[list[int], list[int]]:
-    """After a stop: web jobs left ``running`` go back to the queue, or fail once they have run
-    ``max_attempts`` times. Call only while no analysis process of this server runs.
+def recover(store: Store, max_attempts: int, worker: str | None = None) -> \
+        tuple[list[int], list[int]]:
+    """Web jobs left ``running`` by a stopped server (or by one dead analysis process,
+    ``worker``) go back to the queue, or fail once they have run ``max_attempts`` times.
+    Call only when no live process works on those jobs.
 
     Returns
     -------
@@ -72,10 +75,12 @@ def recover(store: Store, max_attempts: int) -> tuple[list[int], list[int]]:
         Job ids.
     """
     requeued, failed = [], []
+    sql = "SELECT id, attempts FROM jobs WHERE state='running' AND video_path LIKE ?"
+    params: tuple[str, ...] = (f"{UPLOADS_DIR}/%",)
+    if worker is not None:
+        sql, params = sql + " AND worker = ?", (*params, worker)
     with store.transaction() as conn:
-        rows = conn.execute("SELECT id, attempts FROM jobs WHERE state='running' AND "
-                            "video_path LIKE ?", (f"{UPLOADS_DIR}/%",)).fetchall()
-        for row in rows:
+        for row in conn.execute(sql, params).fetchall():
             if row["attempts"] >= max_attempts:
                 conn.execute("UPDATE jobs SET state='failed', stage=NULL, finished_utc=?, "
                              "error=? WHERE id=?",

@@ -146,39 +146,80 @@ def worker_main(data_dir: str, parent_pid: int, poll_s: float,
 
 
 class WorkerPool:
-    """The server's analysis processes."""
+    """The server's analysis processes, replaced when one dies.
+
+    A process that ends on its own (killed for memory, a crash in the pose model) leaves its
+    job ``running``: the supervisor puts that job back in the queue, or fails it with the
+    reason once it has run ``max_attempts`` times, and starts a new process.
+    """
 
     def __init__(self, data_dir: Path, n: int, poll_s: float,
-                 log_level: int = logging.INFO) -> None:
+                 log_level: int = logging.INFO, max_attempts: int = 2) -> None:
         self.data_dir = data_dir
         self.log_level = log_level
         self.n = n
         self.poll_s = poll_s
+        self.max_attempts = max_attempts
         self.procs: list[Any] = []
+        self._ctx = multiprocessing.get_context("spawn")
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._supervisor: threading.Thread | None = None
+
+    def _spawn(self, i: int) -> Any:
+        p = self._ctx.Process(target=worker_main, name=f"gaitcheck-web-worker-{i + 1}",
+                              args=(str(self.data_dir), os.getpid(), self.poll_s,
+                                    self.log_level), daemon=True)
+        p.start()
+        return p
 
     def start(self) -> None:
-        """Start ``n`` processes."""
-        ctx = multiprocessing.get_context("spawn")
-        for i in range(self.n):
-            p = ctx.Process(target=worker_main, name=f"gaitcheck-web-worker-{i + 1}",
-                            args=(str(self.data_dir), os.getpid(), self.poll_s, self.log_level),
-                            daemon=True)
-            p.start()
-            self.procs.append(p)
+        """Start ``n`` processes and their supervisor."""
+        self._stop.clear()
+        with self._lock:
+            self.procs = [self._spawn(i) for i in range(self.n)]
+        if self.n:
+            self._supervisor = threading.Thread(target=self._supervise, daemon=True,
+                                                name="gaitcheck-web-supervisor")
+            self._supervisor.start()
+
+    def _supervise(self) -> None:
+        store = Store(self.data_dir)
+        host = socket.gethostname()
+        while not self._stop.wait(self.poll_s):
+            with self._lock:
+                for i, p in enumerate(self.procs):
+                    if p.is_alive() or self._stop.is_set():
+                        continue
+                    name = f"{queue.WORKER_PREFIX}{host}:{p.pid}"
+                    requeued, failed = queue.recover(store, self.max_attempts, worker=name)
+                    log.warning("analysis process %s ended (exit code %s); job(s) %s queued "
+                                "again, %s failed; starting a new one", p.pid, p.exitcode,
+                                requeued, failed)
+                    self.procs[i] = self._spawn(i)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """End the processes; a job they were running stays ``running`` and is retried by
         the next start (see :func:`gaitcheck.web.queue.recover`)."""
-        for p in self.procs:
-            if p.is_alive():
-                p.terminate()
-        for p in self.procs:
-            p.join(timeout_s)
-            if p.is_alive():
-                p.kill()
+        self._stop.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout_s)
+            self._supervisor = None
+        with self._lock:
+            for p in self.procs:
+                if p.is_alive():
+                    p.terminate()
+            for p in self.procs:
                 p.join(timeout_s)
-        self.procs = []
+                if p.is_alive():
+                    p.kill()
+                    p.join(timeout_s)
+            self.procs = []
 
     def alive(self) -> int:
         """How many processes are running."""
         return sum(p.is_alive() for p in self.procs)
+
+    def pids(self) -> list[int]:
+        """Process ids of the analysis processes."""
+        return [int(p.pid) for p in self.procs if p.pid is not None]
