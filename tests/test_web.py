@@ -124,6 +124,8 @@ def test_upload_gives_session_with_cadence(served: tuple[TestClient, str],
     # Downloads: the analysis files are there; no overlay was asked for.
     for name in ("steps.csv", "cycles.csv", "report.md", "report.html"):
         assert client.get(f"/sessions/{sid}/files/{name}").status_code == 200, name
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
     report = client.get(f"/sessions/{sid}/files/report.html")
     assert report.headers["content-type"].startswith("text/html") and "<html" in report.text
     assert "side_clip.mp4" in report.text  # the runner's file name, made harmless

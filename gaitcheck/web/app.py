@@ -25,7 +25,7 @@ from ..errors import GaitcheckError
 from ..store import Store, StoreError
 from ..store.keys import session_id_for
 from . import pages, queue
-from .security import RateLimiter, TokenMiddleware
+from .security import RateLimiter, SecurityHeaders, TokenMiddleware
 from .settings import WebSettings
 from .uploads import PART_PREFIX, UploadRefused, check_video, receive, uploads_dir
 from .worker import TMP_PREFIX, UPLOAD_NAME_KEY, WorkerPool
@@ -109,6 +109,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app = FastAPI(title="gaitcheck", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.add_middleware(TokenMiddleware, token=settings.token)
+    app.add_middleware(SecurityHeaders)  # outermost: 401s carry the headers too
     app.state.settings = settings
     app.state.store = store
     app.state.pool = pool
