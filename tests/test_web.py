@@ -517,8 +517,8 @@ def test_browser_upload_to_report_and_history(
             page.click("#submit")
             page.wait_for_url("**/jobs/*", timeout=60_000)
             sid = page.url.rsplit("/", 1)[1]
-            page.wait_for_function(
-                "document.getElementById('job').dataset.state === 'running'", timeout=60_000)
+            # Locators, not wait_for_function: the pages' CSP forbids string evaluation.
+            page.locator("#job[data-state='running']").wait_for(timeout=60_000)
             page.screenshot(path=str(shots / "phone-2-job.png"), full_page=True)
 
             # Bounded load: 50 status requests from 10 clients while the job runs.
@@ -536,8 +536,7 @@ def test_browser_upload_to_report_and_history(
             played = page.evaluate(PLAY_JS)
             assert played["now"] > played["start"] + 0.3, played
             page.evaluate("document.getElementById('overlay').pause()")
-            page.wait_for_function(
-                "document.getElementById('report').contentDocument?.readyState === 'complete'")
+            page.frame_locator("#report").locator("h1").first.wait_for()
             # The report frame makes the page very long: two screens tell how it looks.
             page.screenshot(path=str(shots / "phone-3-session.png"))
             page.locator("#downloads").scroll_into_view_if_needed()

@@ -28,7 +28,7 @@ from ..store import Job, Store
 from . import queue
 
 TMP_PREFIX = ".tmp-web-"
-WORKER_NICENESS = 5
+WORKER_NICENESS = 10
 UPLOAD_NAME_KEY = "upload_name"  # the client's file name rides in the job's context
 log = logging.getLogger("gaitcheck.web")
 
