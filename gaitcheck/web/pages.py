@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..batch.group import group_rows, metric_order, noise_of
+from ..batch.group import MIN_GROUP_FOR_Z, group_rows, metric_order, noise_of
 from ..batch.summary import GROUP_METRICS
-from ..batch.svg import trend_plot
+from ..batch.svg import strip_plot, trend_plot
 from ..compare import compare, load_analysis
 from ..config import load_config
 from ..errors import ConfigError
@@ -233,11 +233,19 @@ class Pages:
             row["athlete_href"] = f"/athletes/{ids.get(row['athlete'], 0)}"
             row["report_href"] = f"/sessions/{row['session_id']}"
         heads = [{"key": k, **metric_info(k)} for k in GROUP_METRICS]
+        distributions = []
+        for h in heads:
+            points = [(f"{r['athlete']} {r['date']}", float(r[h["key"]])) for r in rows
+                      if r[h["key"]] is not None]
+            if points:
+                distributions.append({"name": h["name"], "svg": strip_plot(
+                    points, h["unit"], f"{h['name']} across the group")})
         failed = [j for j in self.store.jobs("failed")
                   if j.video_path.startswith(f"{UPLOADS_DIR}/")]
         queued = [j for j in self.store.jobs() if j.state in ("queued", "running")]
         return self._render("group.html", rows=rows, heads=heads, failed=failed,
-                            queued=queued, generated=utc_now())
+                            queued=queued, generated=utc_now(), distributions=distributions,
+                            min_group=MIN_GROUP_FOR_Z)
 
 
 def _value(s: Session, key: str) -> float | None:
