@@ -29,6 +29,7 @@ from .errors import (
     Interrupted,
     write_crash_log,
 )
+from .web import cli as web_commands
 
 
 def add_video_options(p: argparse.ArgumentParser) -> None:
@@ -296,6 +297,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- main
 SUBCOMMANDS: list[Callable[[Any], None]] = [_add_pose, _add_analyze, _add_demo, _add_compare]
 SUBCOMMANDS += batch_commands.COMMANDS  # batch, history, athletes
+SUBCOMMANDS += web_commands.COMMANDS  # serve
 
 
 def build_parser() -> argparse.ArgumentParser:
