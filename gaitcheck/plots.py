@@ -408,10 +408,11 @@ def plot_key_frames(frames: Sequence[KeyFrame], out_path: str | Path) -> Path:
 
 
 def plot_changes(rows: Sequence[Mapping[str, Any]], out_path: str | Path) -> Path:
-    """Horizontal bars of the % change per metric between two runs (from ``compare``).
+    """Horizontal bars of the % change per measure between two runs (from ``compare``).
 
-    Bars are green when the change is in the metric's better direction, red when worse and grey
-    otherwise; hatched bars are within measurement noise.
+    A bar is green or red only when the change is beyond that measure's noise (its verdict is
+    better or worse); changes within noise are grey. The grey band behind each bar spans the
+    measure's noise in percent, and the axis spans at least ±10% so a 1% change looks small.
 
     Parameters
     ----------
@@ -424,21 +425,30 @@ def plot_changes(rows: Sequence[Mapping[str, Any]], out_path: str | Path) -> Pat
     Path
     """
     usable = [r for r in rows if r.get("change_pct") is not None]
-    fig = _figure(6.4, 0.45 * max(len(usable), 1) + 1.2)
+    fig = _figure(6.4, 0.45 * max(len(usable), 1) + 1.4)
     ax = fig.add_subplot()
     colors = {"better": "#2e9d4f", "worse": "#c8372d"}
+    extent = 10.0
     for i, r in enumerate(usable):
-        color = colors.get(str(r.get("direction")), "#8a8a8a")
-        hatch = None if r.get("exceeds_noise") else "///"
-        ax.barh(i, float(r["change_pct"]), color=color, hatch=hatch, edgecolor="white")
+        change = float(r["change_pct"])
+        before = abs(float(r.get("before") or 0.0))
+        noise = r.get("noise")
+        if noise is not None and before > 0:
+            band = 100.0 * float(noise) / before
+            ax.barh(i, 2 * band, left=-band, height=0.8, color="0.9", zorder=0)
+            extent = max(extent, min(band, 100.0))
+        color = colors.get(str(r.get("verdict")), "#9a9a9a")
+        ax.barh(i, change, height=0.5, color=color, zorder=2)
+        extent = max(extent, abs(change))
+    ax.set_xlim(-1.15 * extent, 1.15 * extent)
     ax.set_yticks(
         range(len(usable)), [str(r.get("name", r.get("metric"))) for r in usable], fontsize=8
     )
     ax.invert_yaxis()
     ax.axvline(0, color="0.3", lw=1)
     ax.set_xlabel("change from the first to the second run (%)")
-    ax.set_title("What moved (green better, red worse, hatched = within noise)", fontsize=10)
+    ax.set_title("What moved (grey band: within noise)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     if not usable:
-        ax.text(0.5, 0.5, "no common metrics", ha="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no measures in common", ha="center", transform=ax.transAxes)
     return _save(fig, out_path)
