@@ -251,13 +251,19 @@ def write_outputs(
     key_frames = None
     if video_path is not None and series is not None and cfg.report.plots:
         key_frames = _key_frames(full.data, series, video_path)
-    written.update(write_report(full.data, out, findings=findings, context=context,
-                                key_frames=key_frames, plots=cfg.report.plots))
+    overlay = None
     if video_path is not None and series is not None and cfg.report.overlay:
         from .overlay import write_overlay
 
+        # Before the report, which shows the overlay as a <video> with this poster.
         written["overlay"] = write_overlay(video_path, series, full.data, out / "overlay.mp4",
-                                           progress=progress)
+                                           progress=progress,
+                                           poster_path=out / "overlay_poster.jpg")
+        overlay = written["overlay"]
+        if (out / "overlay_poster.jpg").is_file():
+            written["overlay_poster"] = out / "overlay_poster.jpg"
+    written.update(write_report(full.data, out, findings=findings, context=context,
+                                key_frames=key_frames, plots=cfg.report.plots, overlay=overlay))
     return written
 
 

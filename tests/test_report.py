@@ -356,3 +356,22 @@ def test_references_section_resolves_every_citation() -> None:
             assert f"doi:{ref.doi}" in refs_html
     md = render_markdown(a, evaluate(a, ctx), ctx)
     assert "## References" in md and "doi:10.1177/0363546518793657" in md  # Bramah 2018
+
+
+def test_overlay_video_embedded_with_poster(tmp_path: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "overlay.mp4").write_bytes(b"\x00")  # the report only links it by name
+    Image.new("RGB", (90, 160), (10, 200, 30)).save(out / "overlay_poster.jpg")
+    paths = write_report(_overstrider(), out, plots=False, overlay=out / "overlay.mp4")
+    html = paths["html"].read_text(encoding="utf-8")
+    video = re.search(r"<video [^>]*>", html)
+    assert video is not None
+    assert 'src="overlay.mp4"' in video.group(0)  # relative: works wherever the folder goes
+    assert 'poster="data:image/jpeg;base64,' in video.group(0)
+    assert str(tmp_path) not in html
+    # without an overlay there is no <video>
+    plain = write_report(_overstrider(), tmp_path / "plain", plots=False)
+    assert "<video" not in plain["html"].read_text(encoding="utf-8")

@@ -133,6 +133,7 @@ def write_report(
     key_frames: Sequence[KeyFrame] | None = None,
     rules_path: str | Path | None = None,
     plots: bool = True,
+    overlay: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write ``report.html``, ``report.md`` and the plot PNGs into ``out_dir``.
 
@@ -153,6 +154,10 @@ def write_report(
         Coach's rules table, used only when ``findings`` is omitted.
     plots : bool
         False skips all figures (faster; the report says no plots were made).
+    overlay : str or Path, optional
+        The annotated video written into ``out_dir`` (``overlay.mp4``): report.html shows it as
+        a ``<video>`` linked by its file name, with ``overlay_poster.jpg`` beside it (when
+        present) embedded as the poster.
 
     Returns
     -------
@@ -232,7 +237,11 @@ def write_report(
                     "midpoint, the red arrow shows how far the heel lands ahead of it.",
                 )
             )
-    html = render_html(analysis, findings, context, images)
+    video = None
+    if overlay is not None:
+        poster = Path(overlay).with_name("overlay_poster.jpg")
+        video = (Path(overlay).name, poster if poster.is_file() else None)
+    html = render_html(analysis, findings, context, images, video=video)
     paths["html"] = write_text_atomic(out / "report.html", html)
     paths["md"] = write_text_atomic(out / "report.md", render_markdown(analysis, findings, context))
     return paths

@@ -69,6 +69,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
 th{background:var(--card)}td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.low td{color:var(--muted)}
+figure.overlay video{max-width:100%;max-height:80vh;background:#000;border-radius:6px}
 figure{margin:12px 0}figure img{max-width:100%;height:auto;border:1px solid var(--line);
 border-radius:6px}figcaption{font-size:.85rem;color:var(--muted)}
 details summary{cursor:pointer;font-weight:600}
@@ -284,6 +285,7 @@ def render_html(
     findings: list[dict[str, Any]],
     context: RunnerContext | None = None,
     images: Sequence[tuple[str, Path, str]] = (),
+    video: tuple[str, Path | None] | None = None,
 ) -> str:
     """Build the report page.
 
@@ -297,6 +299,9 @@ def render_html(
     images : sequence of (group, path, caption)
         PNG files to embed; ``group`` is one of ``cycle``, ``steps``, ``left_right``,
         ``key_frames``.
+    video : (str, Path or None), optional
+        File name of the overlay video next to the report (linked relatively, so the page
+        stays self-contained otherwise) and its poster JPEG (embedded).
 
     Returns
     -------
@@ -310,9 +315,9 @@ def render_html(
     notes = [f for f in findings if f.get("kind") == "unreliable"]
     target = cadence_target(analysis, ctx) if advice_ok else None
     care = pain_care(ctx)
-    video = analysis.get("video") or {}
+    vinfo = analysis.get("video") or {}
     title = f"gaitcheck {activity_word(analysis)} gait report"
-    src = Path(str(video.get("path", ""))).name
+    src = Path(str(vinfo.get("path", ""))).name
 
     sec: list[str] = []
     nav: list[str] = []
@@ -447,6 +452,22 @@ def render_html(
             f"<figure>{_img_tag(p, c)}<figcaption>{escape(c)}</figcaption></figure>"
             for p, c in figs
         ]
+    if video is not None:
+        name, poster = video
+        poster_attr = ""
+        if poster is not None:
+            data = base64.b64encode(Path(poster).read_bytes()).decode("ascii")
+            poster_attr = f' poster="data:image/jpeg;base64,{data}"'
+        plots_html.insert(0, (
+            f'<h3>The video with what was measured</h3><figure class="overlay"><video '
+            f'controls muted playsinline preload="metadata"{poster_attr} '
+            f'src="{escape(name)}">Your browser cannot play the video; open '
+            f'<a href="{escape(name)}">{escape(name)}</a> next to this report.</video>'
+            "<figcaption>The skeleton as measured (the leg nearer the camera in colour, the "
+            "far leg grey), the vertical through the hips, and each landing with how far the "
+            "heel lands ahead of the hips. The panel shows values only for frames with a "
+            f"usable pose. The file {escape(name)} must stay next to this report.</figcaption>"
+            "</figure>"))
     if not plots_html:
         plots_html.append("<p>No plots were made for this report.</p>")
     sec.append(f'<section id="plots"><h2>Plots</h2>{"".join(plots_html)}</section>')
