@@ -144,6 +144,7 @@ def pose_video_to_dir(
     *,
     trc: bool = False,
     progress: bool = False,
+    height_cm: float | None = None,
 ) -> tuple[PoseSeries, list[Path]]:
     """Extract (or reuse) a video's pose series and write ``pose.npz``, ``pose.csv`` (and
     ``pose.trc``) as one output set into ``out_dir``.
@@ -161,7 +162,7 @@ def pose_video_to_dir(
     series = load_or_extract(path, cfg, out_dir, progress=progress, cache=cfg.pose.use_cache,
                              save=False)
     with output_set(out_dir, "pose") as oset:
-        staged = save_outputs(series, oset.staging, trc=trc)
+        staged = save_outputs(series, oset.staging, trc=trc, height_cm=height_cm)
     return series, [oset.final(p) for p in staged]
 
 

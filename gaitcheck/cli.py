@@ -71,6 +71,8 @@ def _add_pose(sub: Any) -> None:
     p.add_argument("-o", "--out", type=Path, required=True, metavar="OUT_DIR",
                    help="output folder")
     p.add_argument("--trc", action="store_true", help="also write pose.trc (OpenSim markers)")
+    p.add_argument("--height-cm", type=float, metavar="CM",
+                   help="runner's height: pose.trc is then in metres instead of pixels")
     add_video_options(p)
     p.set_defaults(func=cmd_pose)
 
@@ -99,8 +101,12 @@ def cmd_pose(args: argparse.Namespace) -> int:
     from .api import pose_video_to_dir
 
     cfg = config_from_args(args)
+    if args.height_cm is not None and not 100.0 <= args.height_cm <= 230.0:
+        from .errors import ConfigError
+
+        raise ConfigError(f"Height {args.height_cm:g} cm is outside 100-230 cm; give it in cm.")
     series, written = pose_video_to_dir(args.video, args.out, cfg, trc=args.trc,
-                                        progress=not args.quiet)
+                                        progress=not args.quiet, height_cm=args.height_cm)
     print(pose_summary(series, written))
     warn_truncated(series.meta.get("truncated_video"))
     return 0
@@ -122,7 +128,9 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--view", choices=["auto", "side-left", "side-right", "rear", "front"],
                    help="camera view (default: detected)")
     p.add_argument("--rules", metavar="FILE", help="a coach's own rules table (TOML)")
-    p.add_argument("--height-cm", type=float, help="runner's height, personalises advice")
+    p.add_argument("--height-cm", type=float, metavar="CM",
+                   help="runner's height: distances in %% of leg length are also given in cm, "
+                   "and the step-rate advice is personalised")
     p.add_argument("--pace", help="running pace in the clip, e.g. 5:30/km or 9:00/mi")
     from .findings import PAIN_LOCATIONS, RED_FLAGS
 

@@ -865,6 +865,15 @@ def _apply_rule(
         )
     if severity is None:
         return None
+    if unit == "% leg" and context.height_cm is not None:
+        # The runner's height turns % of leg length into centimetres (gaitcheck.scale).
+        from .scale import pct_leg_to_cm
+
+        amount = abs(left - right) if rule.kind == "asymmetry" and left is not None \
+            and right is not None else shown_value
+        what = "The difference is" if rule.kind == "asymmetry" else "That is"
+        saw += (f" {what} about {pct_leg_to_cm(amount, context.height_cm):.0f} cm for your "
+                f"height of {context.height_cm:g} cm.")
     finding = _base_finding(rule, metric, info)
     finding["value"] = round(shown_value, 3)
     finding["side"] = side

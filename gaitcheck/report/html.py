@@ -171,7 +171,9 @@ def _finding_html(
     return "".join(parts)
 
 
-def _metrics_table(analysis: dict[str, Any]) -> str:
+def _metrics_table(analysis: dict[str, Any], height_cm: float | None = None) -> str:
+    from ..scale import pct_leg_to_cm
+
     rows = []
     for key, m in (analysis.get("metrics") or {}).items():
         if not isinstance(m, dict):
@@ -192,6 +194,9 @@ def _metrics_table(analysis: dict[str, Any]) -> str:
             )
         if m.get("approximate"):
             extra += "<br><span class='muted'>approximate</span>"
+        if height_cm is not None and m.get("unit") == "% leg" and is_num(m.get("value")):
+            cm = pct_leg_to_cm(float(m["value"]), height_cm)
+            extra += f"<br><span class='muted'>about {cm:.1f} cm for your height</span>"
         reason_html = f"<br><span class='muted'>{escape(reasons)}</span>" if reasons else ""
         sd = f" ± {fmt(m.get('sd'), d)}" if is_num(m.get("sd")) else ""
         rows.append(
@@ -433,7 +438,11 @@ def render_html(
     sec.append(
         '<section id="metrics"><h2>Measurements</h2><p class="muted">Mean over all '
         "analysed steps, per side, left/right asymmetry (100 × |L − R| / mean) and how "
-        f"much to trust each value.</p>{_metrics_table(analysis)}</section>"
+        f"much to trust each value.</p>{_metrics_table(analysis, ctx.height_cm)}"
+        + ("<p class='muted'>Centimetres assume a leg (hip to ankle) of 49% of your height "
+           "(Winter 2009); proportions vary by a few percent between people.</p>"
+           if ctx.height_cm is not None else "")
+        + "</section>"
     )
 
     groups = {
