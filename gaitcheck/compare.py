@@ -75,6 +75,11 @@ _VIEW_WORDS = {"side-left": "side view", "side-right": "side view", "rear": "rea
                "front": "front view"}
 
 
+def _view_word(label: Any) -> str:
+    """``side-left`` -> ``side view``: the words the pages use for a camera view."""
+    return str(_VIEW_WORDS.get(str(label), label or "unknown view"))
+
+
 def _warnings(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """Reasons the two runs may not be comparable: view, activity, person."""
     sa, sb = _run_summary(a), _run_summary(b)
@@ -386,9 +391,9 @@ def render_compare_markdown(result: dict[str, Any]) -> str:
     lines += [f"**Warning.** {w}" for w in result.get("warnings") or []]
     lines += [
         "",
-        f"Before: {sa['video'] or 'run A'} ({sa['created_utc'] or '?'}, {sa['view']}, "
+        f"Before: {sa['video'] or 'run A'} ({sa['created_utc'] or '?'}, {_view_word(sa['view'])}, "
         f"{sa['n_steps']} steps). After: {sb['video'] or 'run B'} ({sb['created_utc'] or '?'}, "
-        f"{sb['view']}, {sb['n_steps']} steps).",
+        f"{_view_word(sb['view'])}, {sb['n_steps']} steps).",
         "",
         "| Measure | Before | After | Change | Verdict |",
         "|---|---:|---:|---:|---|",
@@ -453,9 +458,9 @@ def render_compare_html(result: dict[str, Any], plot_png: Path | None = None) ->
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
         'content="width=device-width,initial-scale=1"><title>gaitcheck: what moved</title>'
         f"<style>{css}</style></head><body><main><h1>What moved between two runs</h1>{warn}"
-        f"<p>Before: {escape(str(sa['video'] or 'run A'))} ({escape(str(sa['view']))}, "
+        f"<p>Before: {escape(str(sa['video'] or 'run A'))} ({escape(_view_word(sa['view']))}, "
         f"{sa['n_steps']} steps). After: {escape(str(sb['video'] or 'run B'))} "
-        f"({escape(str(sb['view']))}, {sb['n_steps']} steps).</p>"
+        f"({escape(_view_word(sb['view']))}, {sb['n_steps']} steps).</p>"
         '<div class="wrap"><table><tr><th>Measure</th><th>Unit</th><th>Before</th><th>After</th>'
         f"<th>Change</th><th>Noise</th><th>Verdict</th></tr>{''.join(rows)}</table></div>{img}"
         f"<h2>Notes</h2><ul>{notes}</ul><h2>Noise levels used</h2><ul>{src_html}</ul>"

@@ -161,6 +161,7 @@ def test_same_view_resolved_and_new_use_titles(tmp_path: Path) -> None:
         ids |= {r["metric"] for r in result["rows"]}
         words = set(re.findall(r"[a-z]+(?:_[a-z]+)+", page))
         assert not (words & ids), words & ids
+        assert "side-left" not in page and "side view" in page
 
 
 def test_activity_and_person_warnings() -> None:
