@@ -452,7 +452,7 @@ def render_compare_html(result: dict[str, Any], plot_png: Path | None = None) ->
         "right;font-variant-numeric:tabular-nums}tr.good td{background:#eaf7ee}tr.bad td{"
         "background:#fdecea}.wrap{overflow-x:auto}img{max-width:100%;height:auto}.muted{color:"
         "#5b6473;font-size:.9rem}.warn{background:#fdf4e3;border:1px solid #e0b252;"
-        "border-radius:8px;padding:8px 12px}th,td{overflow-wrap:anywhere}"
+        "border-radius:8px;padding:8px 12px}.wrap table{min-width:560px}"
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
