@@ -30,7 +30,7 @@ from .geometry import nearest_sample
 from .landmarks import LEG, SIDES
 from .metrics.cycles import cycle_curves
 from .metrics.frontal import frontal_step_metrics
-from .metrics.side import leg_length_px, side_step_metrics, strike_class
+from .metrics.side import body_proportions, leg_length_px, side_step_metrics, strike_class
 from .metrics.steps import StepTable, build_steps, cadence_spm
 from .metrics.summary import FRONTAL_METRICS, SIDE_METRICS, summarise
 from .series import PoseSeries
@@ -263,6 +263,7 @@ def analyze_pose(
             "the up-and-down rhythm of the pelvis; stance windows are approximate. Film closer, "
             "with both feet clearly visible."
         )
+    quality["body_proportions"] = body_proportions(xy, near or "left")
     per_step: dict[str, Array]
     keys: tuple[str, ...]
     if side_view:

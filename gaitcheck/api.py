@@ -162,6 +162,7 @@ def pose_video_to_dir(
     *,
     trc: bool = False,
     progress: bool = False,
+    height_cm: float | None = None,
 ) -> tuple[PoseSeries, list[Path]]:
     """Extract (or reuse) a video's pose series and write ``pose.npz``, ``pose.csv`` (and
     ``pose.trc``) as one output set into ``out_dir``.
@@ -179,7 +180,7 @@ def pose_video_to_dir(
     series = load_or_extract(path, cfg, out_dir, progress=progress, cache=cfg.pose.use_cache,
                              save=False)
     with output_set(out_dir, "pose") as oset:
-        staged = save_outputs(series, oset.staging, trc=trc)
+        staged = save_outputs(series, oset.staging, trc=trc, height_cm=height_cm)
     return series, [oset.final(p) for p in staged]
 
 
@@ -269,13 +270,19 @@ def write_outputs(
     key_frames = None
     if video_path is not None and series is not None and cfg.report.plots:
         key_frames = _key_frames(full.data, series, video_path)
-    written.update(write_report(full.data, out, findings=findings, context=context,
-                                key_frames=key_frames, plots=cfg.report.plots))
+    overlay = None
     if video_path is not None and series is not None and cfg.report.overlay:
         from .overlay import write_overlay
 
+        # Before the report, which shows the overlay as a <video> with this poster.
         written["overlay"] = write_overlay(video_path, series, full.data, out / "overlay.mp4",
-                                           progress=progress)
+                                           progress=progress,
+                                           poster_path=out / "overlay_poster.jpg")
+        overlay = written["overlay"]
+        if (out / "overlay_poster.jpg").is_file():
+            written["overlay_poster"] = out / "overlay_poster.jpg"
+    written.update(write_report(full.data, out, findings=findings, context=context,
+                                key_frames=key_frames, plots=cfg.report.plots, overlay=overlay))
     return written
 
 

@@ -568,14 +568,22 @@ def load_or_extract(
     return series
 
 
-def save_outputs(series: PoseSeries, out_dir: str | Path, *, trc: bool = False) -> list[Path]:
-    """Write ``pose.npz``, ``pose.csv`` (and ``pose.trc``) into ``out_dir``, each atomically."""
+def save_outputs(series: PoseSeries, out_dir: str | Path, *, trc: bool = False,
+                 height_cm: float | None = None) -> list[Path]:
+    """Write ``pose.npz``, ``pose.csv`` (and ``pose.trc``) into ``out_dir``, each atomically.
+
+    With ``height_cm`` the TRC is scaled to metres from the runner's height
+    (:func:`gaitcheck.scale.metres_per_pixel`); without it, it is in pixels.
+    """
+    from .scale import metres_per_pixel
+
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = [series.save(out / "pose.npz"), series.to_csv(out / "pose.csv")]
         if trc:
-            written.append(series.to_trc(out / "pose.trc"))
+            scale = None if height_cm is None else metres_per_pixel(series.xy_px, height_cm)
+            written.append(series.to_trc(out / "pose.trc", m_per_px=scale))
     except OSError as exc:
         raise GaitcheckError(f"Cannot write results to {out} ({exc.strerror}); choose a "
                              "writable output folder.") from None

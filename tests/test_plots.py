@@ -129,3 +129,66 @@ def test_atomic_write(tmp_path: Path) -> None:
     p = write_bytes_atomic(tmp_path / "sub" / "f.bin", b"abc")
     assert p.read_bytes() == b"abc"
     assert sorted(x.name for x in p.parent.iterdir()) == ["f.bin"]
+
+
+# --------------------------------------------------------------------------- report v2 (#13)
+def _edges_blank(img: np.ndarray, px: int = 3) -> bool:
+    """True when no dark pixel touches the image border: nothing was cut at the edge."""
+    rgb = img[..., :3]
+    border = np.concatenate([rgb[:px].reshape(-1, 3), rgb[-px:].reshape(-1, 3),
+                             rgb[:, :px].reshape(-1, 3), rgb[:, -px:].reshape(-1, 3)])
+    return bool(np.all(border.mean(axis=1) > 0.8))
+
+
+def _steps(values: np.ndarray) -> list[dict]:
+    return [{"ic_time_s": 0.35 * i, "foot": "left" if i % 2 == 0 else "right",
+             "overstride_pct_leg": float(v)} for i, v in enumerate(values)]
+
+
+def test_trend_drawn_only_when_significant() -> None:
+    n = 34  # a 12 s clip at ~170 steps/min
+    t = 0.35 * np.arange(n)
+    # four full periods of a cosine wobble: symmetric in time, so its least-squares slope is 0
+    flat = step_trend(_steps(25 + 3 * np.cos(2 * np.pi * 4 * t / t[-1])), "overstride_pct_leg")
+    assert flat is not None and flat["significant"] is False and flat["p_value"] > 0.5
+    # +0.5 % leg per second (5.8 over the clip) under the same wobble: p far below 0.05
+    drift = step_trend(_steps(25 + 0.5 * t + 3 * np.cos(2 * np.pi * 4 * t / t[-1])),
+                       "overstride_pct_leg")
+    assert drift is not None and drift["significant"] is True and drift["p_value"] < 1e-3
+
+
+def test_no_spread_band_from_two_cycles(tmp_path: Path) -> None:
+    curve = build_analysis("side-left")["cycle_curves"]["knee_flexion_deg"]
+
+    def with_(n: int, sd: float) -> dict:
+        out = {k: v for k, v in curve.items()}
+        for side in ("left", "right"):
+            out[side] = dict(curve[side], n_cycles=n, sd=[sd] * 101)
+        return out
+
+    two_wide = mpimg.imread(plot_cycle_curve("knee_flexion_deg", with_(2, 8.0), tmp_path / "a.png"))
+    two_none = mpimg.imread(plot_cycle_curve("knee_flexion_deg", with_(2, 0.0), tmp_path / "b.png"))
+    six_wide = mpimg.imread(plot_cycle_curve("knee_flexion_deg", with_(6, 8.0), tmp_path / "c.png"))
+    assert np.array_equal(two_wide, two_none)  # the SD of two strides is not drawn
+    assert not np.array_equal(six_wide, two_wide)
+
+
+@pytest.mark.parametrize("name", ["Overstride (heel ahead of hips at landing)",
+                                  "A very long user-facing measure name that goes on and on"])
+def test_step_plot_labels_not_cut_and_band_drawn(tmp_path: Path, name: str) -> None:
+    steps = _steps(25 + np.random.default_rng(1).normal(0, 2, 30))
+    with_band = mpimg.imread(plot_step_metric(steps, "overstride_pct_leg", tmp_path / "a.png",
+                                              name=name, unit="% leg",
+                                              typical_range=(0.0, 15.0)))
+    assert _edges_blank(with_band)
+    green = np.all(np.abs(with_band[..., :3] - np.array([0.88, 0.95, 0.9])) < 0.04, axis=-1)
+    assert green.sum() > 1000  # the typical-range band is visible
+
+
+def test_cycle_and_compare_titles_not_cut(tmp_path: Path) -> None:
+    a = build_analysis("side-left")
+    for key, curve in a["cycle_curves"].items():
+        assert _edges_blank(mpimg.imread(plot_cycle_curve(key, curve, tmp_path / f"{key}.png")))
+    rows = [{"metric": "cadence_spm", "name": "Step rate (cadence)", "change_pct": -1.0,
+             "before": 170.0, "noise": 2.4, "verdict": "within noise"}]
+    assert _edges_blank(mpimg.imread(plot_changes(rows, tmp_path / "ch.png")))

@@ -44,6 +44,40 @@ def leg_length_px(xy: Array, near_leg: str) -> float:
         return float(np.nanmedian(leg_length_series(xy, hip, knee, ankle)))
 
 
+def body_proportions(xy: Array, near_leg: str) -> dict[str, float | None]:
+    """Segment-length ratios of the body in the picture (clip medians), to tell people apart.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, 33, 2)
+        Cleaned landmarks in pixels.
+    near_leg : str
+        Leg whose segments are measured (the near leg in side views).
+
+    Returns
+    -------
+    dict
+        ``leg_length_px`` (thigh + shank), ``shank_to_thigh`` (knee-ankle / hip-knee) and
+        ``trunk_to_leg`` (shoulder-mid to hip-mid / leg); ``None`` where not measurable.
+        Ratios do not depend on the distance to the camera, so two clips of one person filmed
+        from the same view give similar values.
+    """
+    hip, knee, ankle, _, _ = LEG[near_leg]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        thigh = float(np.nanmedian(np.linalg.norm(xy[:, hip] - xy[:, knee], axis=-1)))
+        shank = float(np.nanmedian(np.linalg.norm(xy[:, knee] - xy[:, ankle], axis=-1)))
+        trunk = float(np.nanmedian(np.linalg.norm(
+            (xy[:, 11] + xy[:, 12]) / 2 - (xy[:, 23] + xy[:, 24]) / 2, axis=-1)))
+
+    def ratio(a: float, b: float) -> float | None:
+        return round(a / b, 4) if np.isfinite(a) and np.isfinite(b) and b > 0 else None
+
+    leg = thigh + shank
+    return {"leg_length_px": round(leg, 2) if np.isfinite(leg) else None,
+            "shank_to_thigh": ratio(shank, thigh), "trunk_to_leg": ratio(trunk, leg)}
+
+
 def strike_class(foot_angle: Array) -> NDArray[np.str_]:
     """Rearfoot / midfoot / forefoot per step from the foot angle at IC (deg); '' for NaN."""
     out = np.where(foot_angle > REARFOOT_MIN_DEG, "rearfoot",
