@@ -261,6 +261,77 @@ def scaled_size(frame_size: tuple[int, int], max_side_px: int | None) -> tuple[i
     return (max(1, round(w * scale)), max(1, round(h * scale)))
 
 
+def _stored_target(info: VideoInfo, target: tuple[int, int]) -> tuple[int, int]:
+    """``(width, height)`` to convert a *stored* frame to, so that turning it gives ``target``."""
+    w, h = target
+    return (h, w) if info.rotation_deg in (90, 270) else (w, h)
+
+
+def _turn_upright(rgb: NDArray[np.uint8], rotation_deg: int) -> NDArray[np.uint8]:
+    """Stored RGB image turned clockwise by ``rotation_deg`` (np.rot90 turns counter-clockwise)."""
+    if rotation_deg == 0:
+        return rgb
+    k = {90: -1, 180: 2, 270: 1}[rotation_deg]
+    return np.ascontiguousarray(np.rot90(rgb, k=k))
+
+
+def _decode(
+    path: Path,
+    info: VideoInfo,
+    target: tuple[int, int] | None,
+    *,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    wanted: set[int] | None = None,
+    last_index: int | None = None,
+) -> Iterator[Frame]:
+    """Decode with PyAV: frame threading, and YUV -> RGB conversion done once at ``target``.
+
+    ``target`` is the upright ``(width, height)`` (None: full size). Frames outside
+    ``[start_s, end_s)`` or not in ``wanted`` are decoded but never converted. Times are the
+    presentation times relative to the stream's start, as OpenCV reports them. Decoding stops
+    quietly at the first undecodable packet (a truncated or damaged file).
+    """
+    av = _quiet_av()
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError, ValueError):
+        raise VideoError(f"{path} cannot be decoded; re-export it as H.264 MP4.") from None
+    with container:
+        stream = container.streams.video[0]
+        # Frame threading: FFmpeg decodes several frames at once on its own threads, which
+        # release the GIL, so decoding overlaps the pose model running in another thread.
+        stream.thread_type = "AUTO"
+        tb = float(stream.time_base) if stream.time_base else 0.0
+        t0 = int(stream.start_time or 0)
+        upright = target or info.frame_size
+        size = _stored_target(info, upright)
+        index = -1
+        frames = container.decode(stream)
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            except (av.error.FFmpegError, OSError):
+                break  # damaged or cut-off data: keep what was decoded
+            index += 1
+            if last_index is not None and index > last_index:
+                break
+            pts = frame.pts if frame.pts is not None else frame.dts
+            time_s = (pts - t0) * tb if pts is not None else index / info.nominal_fps
+            if start_s is not None and time_s < start_s:
+                continue
+            if end_s is not None and time_s >= end_s:
+                break
+            if wanted is not None and index not in wanted:
+                continue
+            # One swscale pass: scale (area averaging when shrinking) and convert to RGB.
+            rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1],
+                                   interpolation="AREA")
+            yield Frame(index, float(time_s), _turn_upright(rgb, info.rotation_deg))
+
+
 def iter_frames(
     path: str | Path,
     *,
@@ -272,6 +343,8 @@ def iter_frames(
     """Stream upright RGB frames with their container timestamps, one at a time.
 
     Memory does not grow with the video's length: each frame is yielded and forgotten.
+    Decoding uses FFmpeg's frame threads, and each frame is scaled and converted to RGB in one
+    pass straight at the requested size (never converted at full size first).
 
     Parameters
     ----------
@@ -279,7 +352,7 @@ def iter_frames(
         The video.
     start_s, end_s : float, optional
         Keep frames with ``start_s <= time_s < end_s`` (file seconds, as a player shows them).
-        Earlier frames are grabbed but not converted.
+        Earlier frames are decoded but not converted.
     max_side_px : int, optional
         Downscale frames whose long side exceeds this (area interpolation).
     info : VideoInfo, optional
@@ -290,44 +363,17 @@ def iter_frames(
     Frame
         ``index`` counts every decoded frame from the start of the file.
     """
-    import cv2
-
     path = Path(path)
     info = info or probe(path)
     target = scaled_size(info.frame_size, max_side_px)
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise VideoError(f"{path} cannot be decoded; re-export it as H.264 MP4.")
-    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
-    try:
-        index = -1
-        while True:
-            if not cap.grab():
-                break
-            index += 1
-            # After grab(), POS_MSEC is the presentation time of the grabbed frame.
-            time_s = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            if start_s is not None and time_s < start_s:
-                continue
-            if end_s is not None and time_s >= end_s:
-                break
-            ok, bgr = cap.retrieve()
-            if not ok or bgr is None:
-                break
-            bgr = fix_rotation(np.asarray(bgr, np.uint8), info.rotation_deg, info.stored_size)
-            if (bgr.shape[1], bgr.shape[0]) != target:
-                bgr = cv2.resize(bgr, target, interpolation=cv2.INTER_AREA)
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            yield Frame(index, time_s, np.asarray(rgb, dtype=np.uint8))
-    finally:
-        cap.release()
+    yield from _decode(path, info, target, start_s=start_s, end_s=end_s)
 
 
 def read_frames(path: str | Path, indices: Sequence[int]) -> list[NDArray[np.uint8]]:
     """Full-size upright RGB images of the frames at the given decode indices.
 
     Decodes sequentially (seeking by frame number is unreliable for inter-coded video) up to
-    the largest index, keeping only the requested frames.
+    the largest index, converting only the requested frames.
 
     Parameters
     ----------
@@ -346,8 +392,6 @@ def read_frames(path: str | Path, indices: Sequence[int]) -> list[NDArray[np.uin
     VideoError
         When an index is negative or beyond the decodable frames.
     """
-    import cv2
-
     path = Path(path)
     wanted = {int(i) for i in indices}
     if not wanted:
@@ -356,22 +400,7 @@ def read_frames(path: str | Path, indices: Sequence[int]) -> list[NDArray[np.uin
         raise VideoError(f"Frame indices must be zero or positive, got {min(wanted)}.")
     info = probe(path)
     last = max(wanted)
-    found: dict[int, NDArray[np.uint8]] = {}
-    cap = cv2.VideoCapture(str(path))
-    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
-    try:
-        for index in range(last + 1):
-            if not cap.grab():
-                break
-            if index in wanted:
-                ok, bgr = cap.retrieve()
-                if ok and bgr is not None:
-                    bgr = fix_rotation(
-                        np.asarray(bgr, np.uint8), info.rotation_deg, info.stored_size
-                    )
-                    found[index] = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8)
-    finally:
-        cap.release()
+    found = {f.index: f.rgb for f in _decode(path, info, None, wanted=wanted, last_index=last)}
     missing = sorted(wanted - set(found))
     if missing:
         raise VideoError(
