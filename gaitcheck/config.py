@@ -71,8 +71,10 @@ class PoseConfig:
     capture_fps: Annotated[float, Field(ge=MIN_CAPTURE_FPS, le=MAX_CAPTURE_FPS)] | None = None
     start_s: Annotated[float, Field(ge=0.0, le=MAX_TIME_S)] | None = None
     end_s: Annotated[float, Field(gt=0.0, le=MAX_TIME_S)] | None = None
-    # Frames larger than this on their long side are downscaled.
-    max_side_px: Annotated[Int, Field(ge=64, le=16384)] = 1920
+    # Frames larger than this on their long side are downscaled before the model (its
+    # landmark crop is 256 px, so 720x1280 keeps the runner well above it; a 1080p frame
+    # at full size only costs conversion time). 720x1280 clips are not scaled at all.
+    max_side_px: Annotated[Int, Field(ge=64, le=16384)] = 1280
     min_pose_detection_confidence: Share = 0.5
     min_pose_presence_confidence: Share = 0.5
     min_tracking_confidence: Share = 0.5

@@ -34,6 +34,7 @@ from .errors import (
     VideoError,
 )
 from .models import ModelFile, cache_root, file_sha256, resolve_model
+from .prefetch import prefetch
 from .progress import progress_bar
 from .series import PoseSeries, empty_arrays
 from .video import VideoInfo, iter_frames, next_timestamp_ms, probe, repair_monotonic
@@ -167,8 +168,10 @@ def run_landmarker(
     with quiet_native_stderr() as err:
         bar = progress_bar(total, enabled=progress, desc=Path(video_path).name, file=err)
         with bar, create_landmarker(model.path, cfg) as landmarker:
-            for frame in iter_frames(video_path, start_s=cfg.start_s, end_s=cfg.end_s,
-                                     max_side_px=cfg.max_side_px, info=info):
+            # Decoding runs ahead in a thread (bounded queue), overlapping the model.
+            frames = prefetch(iter_frames(video_path, start_s=cfg.start_s, end_s=cfg.end_s,
+                                          max_side_px=cfg.max_side_px, info=info))
+            for frame in frames:
                 last_ms = next_timestamp_ms(frame.time_s, last_ms)
                 image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
                 result = landmarker.detect_for_video(image, last_ms)

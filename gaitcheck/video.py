@@ -117,7 +117,9 @@ def _quiet_av() -> Any:
     import av.logging
 
     # FFmpeg's own log lines ("moov atom not found") would clutter the one-sentence errors.
-    av.logging.set_level(av.logging.PANIC)
+    # None (PyAV's default) drops them in C: a level installs a Python log callback, which
+    # FFmpeg's decoder threads then call and which deadlocks closing a threaded decoder.
+    av.logging.set_level(None)
     return av
 
 
@@ -620,15 +622,20 @@ class WebVideoWriter(VideoWriter):
 
     H.264 is encoded with the main profile (which every browser and phone decodes) and the
     ``veryfast`` preset, and the MP4 index (``moov`` atom) is moved to the front of the file;
-    VP9 (``.webm``) uses libvpx's realtime mode with row multithreading. Parameters as for
-    :class:`VideoWriter`, plus ``preset`` (an x264 preset name).
+    VP9 (``.webm``) uses libvpx's realtime mode with row multithreading. Both encoders run on
+    as many threads as FFmpeg chooses for the machine. Parameters as for :class:`VideoWriter`,
+    plus ``preset`` (an x264 preset name) and ``comment`` (stored in the container's
+    ``comment`` tag, read back by :func:`container_comment`).
     """
 
     def __init__(
         self, path: str | Path, width: int, height: int, fps: float, *, crf: int = 23,
-        preset: str = "veryfast",
+        preset: str = "veryfast", comment: str | None = None,
     ) -> None:
         super().__init__(path, width, height, fps, crf=crf)
+        if comment:
+            self._container.metadata["comment"] = comment
+        self._stream.codec_context.thread_count = 0  # 0: FFmpeg picks, one per core and more
         # Neither the muxer header nor the encoder is opened before the first frame, so both
         # still accept options here.
         if self.path.suffix.lower() == ".webm":
@@ -637,3 +644,14 @@ class WebVideoWriter(VideoWriter):
             self._container.options["movflags"] = "+faststart"
             extra = {"profile": "main", "preset": preset}
         self._stream.options = {**self._stream.options, **extra}
+
+
+def container_comment(path: str | Path) -> str | None:
+    """The container's ``comment`` tag (see :class:`WebVideoWriter`), None when unreadable."""
+    av = _quiet_av()
+    try:
+        with av.open(str(path)) as container:
+            value = container.metadata.get("comment")
+    except (av.error.FFmpegError, OSError, ValueError):
+        return None
+    return str(value) if value is not None else None
