@@ -5,7 +5,8 @@ Usage: ``python benchmarks/bench_pipeline.py [VIDEO] [--long-s 180] [--short-s 2
 
 The test clip is made from the shared 720x1280 30 fps clip in a temporary folder: upscaled to
 1080x1920 and brought to 60 fps by FFmpeg's ``framerate`` filter (a blended frame between each
-pair, so no frame repeats and the runner keeps real speed), libx264, same duration. Stages, each timed with a wall clock:
+pair, so no frame repeats and the runner keeps real speed), libx264, same duration. Stages,
+each timed with a wall clock:
 
 1. MediaPipe inference alone, one stream: the first ``--infer-frames`` full-size frames are
    decoded into memory first, then only ``detect_for_video`` is timed (the reference, 1.00).
@@ -45,7 +46,8 @@ def make_clip_1080p60(src: Path, dst: Path) -> None:
     """``src`` upscaled to 1080x1920 and interpolated to 60 fps (H.264, yuv420p)."""
     subprocess.run(
         [ffmpeg(), "-v", "error", "-y", "-i", str(src), "-vf",
-         "scale=1080:1920:flags=bicubic,framerate=fps=60", "-r", "60", "-c:v", "libx264", "-preset", "veryfast",
+         "scale=1080:1920:flags=bicubic,framerate=fps=60", "-r", "60", "-c:v", "libx264",
+         "-preset", "veryfast",
          "-crf", "20", "-g", "60", "-pix_fmt", "yuv420p", "-an", str(dst)],
         check=True,
     )

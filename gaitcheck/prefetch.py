@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ class _End:
         self.error = error
 
 
-def prefetch(items: Iterable[T], depth: int = DEFAULT_DEPTH) -> Iterator[T]:
+def prefetch(items: Iterable[T], depth: int = DEFAULT_DEPTH) -> Generator[T, None, None]:
     """Yield the items of ``items``, produced ahead by a daemon thread.
 
     Parameters

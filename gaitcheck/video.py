@@ -274,7 +274,7 @@ def _turn_upright(rgb: NDArray[np.uint8], rotation_deg: int) -> NDArray[np.uint8
     if rotation_deg == 0:
         return rgb
     k = {90: -1, 180: 2, 270: 1}[rotation_deg]
-    return np.ascontiguousarray(np.rot90(rgb, k=k))
+    return np.rot90(rgb, k=k)
 
 
 def _decode(
@@ -331,7 +331,9 @@ def _decode(
             # One swscale pass: scale (area averaging when shrinking) and convert to RGB.
             rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1],
                                    interpolation="AREA")
-            yield Frame(index, float(time_s), _turn_upright(rgb, info.rotation_deg))
+            # Rows may carry FFmpeg's alignment padding; MediaPipe needs packed rows.
+            rgb = np.ascontiguousarray(_turn_upright(rgb, info.rotation_deg))
+            yield Frame(index, float(time_s), rgb)
 
 
 def iter_frames(
