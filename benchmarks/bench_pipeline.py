@@ -165,45 +165,45 @@ def main() -> int:
         clip = tmp / "clip_1080p60.mp4"
         make_clip_1080p60(args.video, clip)
         info = probe(clip)
+        n = info.n_frames
+        print(f"clip: {info.width_px}x{info.height_px} {info.nominal_fps:.0f} fps, {n} frames, "
+              f"{info.duration_s:.2f} s (from {args.video.name}); {os.cpu_count()} cores, "
+              f"load average (1 min) at start {load_start[0]:.1f}", flush=True)
         infer = inference_alone_fps(clip, args.infer_frames)
-        naive, n_naive = naive_loop_fps(clip)
+        print(f"| {'stage':<66} | frames/s | vs inference |")
+        print(f"|{'-' * 68}|----------|--------------|")
+
+        def row(name: str, fps: float) -> None:
+            print(f"| {name:<66} | {fps:8.1f} | {fps / infer:12.2f} |", flush=True)
+
+        row("MediaPipe inference alone, pre-decoded full-size frames, one stream", infer)
+        naive, _n_naive = naive_loop_fps(clip)
+        row("naive peer loop (cv2 read -> RGB -> detect)", naive)
         pose_s = cli_seconds(["pose", str(clip), "-o", str(tmp / "pose"), "--no-cache", "-q"])
+        row("gaitcheck pose --no-cache", n / pose_s)
         analyze_s = cli_seconds(["analyze", str(clip), "-o", str(tmp / "analyze"),
                                  "--no-cache", "-q"])
+        row("gaitcheck analyze --no-cache (everything, overlay included)", n / analyze_s)
+        realtime = info.duration_s / analyze_s
+        print(f"analyze vs real time: {realtime:.2f}x (target >= {TARGETS['realtime']:.2f}); "
+              f"pose vs inference {n / pose_s / infer:.2f}x (target >= {TARGETS['pose']:.2f}); "
+              f"analyze vs inference {n / analyze_s / infer:.2f}x "
+              f"(target >= {TARGETS['analyze']:.2f}); load average (1 min) now "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
+        if args.no_memory:
+            return 0
         rss: dict[str, tuple[float, float]] = {}
-        if not args.no_memory:
-            for name, secs in (("short", args.short_s), ("long", args.long_s)):
-                looped = tmp / f"clip_{name}.mp4"
-                loop_clip(clip, looped, secs)
-                rss[name] = peak_rss_mib(looped, tmp / f"rss_{name}", tmp / "cache")
-                looped.unlink()
-    load_end = os.getloadavg()
-
-    n = info.n_frames
-    rows = [
-        ("MediaPipe inference alone, pre-decoded full-size frames, one stream", infer),
-        ("naive peer loop (cv2 read -> RGB -> detect)", naive),
-        ("gaitcheck pose --no-cache", n / pose_s),
-        ("gaitcheck analyze --no-cache (everything, overlay included)", n / analyze_s),
-    ]
-    print(f"clip: {info.width_px}x{info.height_px} {info.nominal_fps:.0f} fps, {n} frames, "
-          f"{info.duration_s:.2f} s (from {args.video.name}); naive loop read {n_naive}")
-    print(f"load average (1 min) at start {load_start[0]:.1f}, at end {load_end[0]:.1f}; "
-          f"{os.cpu_count()} cores")
-    print(f"| {'stage':<66} | frames/s | vs inference |")
-    print(f"|{'-' * 68}|----------|--------------|")
-    for name, fps in rows:
-        print(f"| {name:<66} | {fps:8.1f} | {fps / infer:12.2f} |")
-    realtime = info.duration_s / analyze_s
-    print(f"analyze vs real time: {realtime:.2f}x (target >= {TARGETS['realtime']:.2f}); "
-          f"pose vs inference {n / pose_s / infer:.2f}x (target >= {TARGETS['pose']:.2f}); "
-          f"analyze vs inference {n / analyze_s / infer:.2f}x (target >= {TARGETS['analyze']:.2f})")
-    if rss:
-        (short_mib, short_s), (long_mib, long_s) = rss["short"], rss["long"]
-        print(f"peak RSS analyze {args.short_s:.0f} s clip: {short_mib:.0f} MiB ({short_s:.0f} s "
-              f"wall); {args.long_s:.0f} s clip: {long_mib:.0f} MiB ({long_s:.0f} s wall); "
-              f"ratio {long_mib / short_mib:.2f} (target <= {TARGETS['rss_ratio']:.1f}, "
-              f"and <= {TARGETS['rss_mib']:.0f} MiB)")
+        for name, secs in (("short", args.short_s), ("long", args.long_s)):
+            looped = tmp / f"clip_{name}.mp4"
+            loop_clip(clip, looped, secs)
+            rss[name] = peak_rss_mib(looped, tmp / f"rss_{name}", tmp / "cache")
+            looped.unlink()
+            print(f"peak RSS analyze {secs:.0f} s clip: {rss[name][0]:.0f} MiB "
+                  f"({rss[name][1]:.0f} s wall)", flush=True)
+    (short_mib, _), (long_mib, _) = rss["short"], rss["long"]
+    print(f"peak RSS ratio {args.long_s:.0f} s / {args.short_s:.0f} s: {long_mib / short_mib:.2f} "
+          f"(target <= {TARGETS['rss_ratio']:.1f}, and <= {TARGETS['rss_mib']:.0f} MiB); "
+          f"load average (1 min) at end {os.getloadavg()[0]:.1f}")
     return 0
 
 
