@@ -82,6 +82,9 @@ class PoseConfig:
     min_legs_share: Share = 0.5  # below this share of pose frames with a leg in view: error
     min_leg_visibility: Share = 0.5  # a landmark counts as seen at this visibility
     use_cache: bool = True
+    # Processes for one video's pose (time chunks, see gaitcheck.chunked); capped by the cores.
+    # 1 keeps the single-stream result; batch runs keep 1 (their jobs already fill the cores).
+    workers: Annotated[Int, Field(ge=1, le=256)] = 1
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -73,6 +73,11 @@ def cache_key(video_sha256: str, model_sha256: str, cfg: PoseConfig) -> str:
         "model": model_sha256,
         "settings": {k: getattr(cfg, k) for k in KEY_SETTINGS},
     }
+    if cfg.workers > 1:
+        # Chunked runs match a sequential one within tolerance, not bit for bit: own entry.
+        from .chunked import effective_workers
+
+        payload["chunks"] = effective_workers(cfg.workers)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -150,6 +155,12 @@ def run_landmarker(
     PoseSeries
         Coordinates in pixels of the full-size upright frame; ``time_s`` in real seconds.
     """
+    if cfg.workers > 1:
+        from .chunked import run_chunked
+
+        chunked = run_chunked(video_path, info, model, cfg, cfg.workers)
+        if chunked is not None:
+            return chunked
     import mediapipe as mp
 
     w_px, h_px = info.frame_size
