@@ -152,6 +152,9 @@ def main() -> int:
     ap.add_argument("--short-s", type=float, default=20.0)
     ap.add_argument("--long-s", type=float, default=180.0)
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS runs")
+    ap.add_argument("--memory-only", action="store_true", help="only the peak-RSS runs")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="processes for the extra 'pose --workers N' row (time chunks)")
     args = ap.parse_args()
     if not args.video.is_file():
         print(f"bench_pipeline: {args.video} not found", file=sys.stderr)
@@ -169,6 +172,8 @@ def main() -> int:
         print(f"clip: {info.width_px}x{info.height_px} {info.nominal_fps:.0f} fps, {n} frames, "
               f"{info.duration_s:.2f} s (from {args.video.name}); {os.cpu_count()} cores, "
               f"load average (1 min) at start {load_start[0]:.1f}", flush=True)
+        if args.memory_only:
+            return memory(args, clip, tmp)
         infer = inference_alone_fps(clip, args.infer_frames)
         print(f"| {'stage':<66} | frames/s | vs inference |")
         print(f"|{'-' * 68}|----------|--------------|")
@@ -181,6 +186,11 @@ def main() -> int:
         row("naive peer loop (cv2 read -> RGB -> detect)", naive)
         pose_s = cli_seconds(["pose", str(clip), "-o", str(tmp / "pose"), "--no-cache", "-q"])
         row("gaitcheck pose --no-cache", n / pose_s)
+        if args.workers > 1:
+            chunk_s = cli_seconds(["pose", str(clip), "-o", str(tmp / "pose_chunks"),
+                                   "--no-cache", "-q", "--workers", str(args.workers)])
+            row(f"gaitcheck pose --no-cache --workers {args.workers} (time chunks)",
+                n / chunk_s)
         analyze_s = cli_seconds(["analyze", str(clip), "-o", str(tmp / "analyze"),
                                  "--no-cache", "-q"])
         row("gaitcheck analyze --no-cache (everything, overlay included)", n / analyze_s)
@@ -192,14 +202,19 @@ def main() -> int:
               f"{os.getloadavg()[0]:.1f}", flush=True)
         if args.no_memory:
             return 0
-        rss: dict[str, tuple[float, float]] = {}
-        for name, secs in (("short", args.short_s), ("long", args.long_s)):
-            looped = tmp / f"clip_{name}.mp4"
-            loop_clip(clip, looped, secs)
-            rss[name] = peak_rss_mib(looped, tmp / f"rss_{name}", tmp / "cache")
-            looped.unlink()
-            print(f"peak RSS analyze {secs:.0f} s clip: {rss[name][0]:.0f} MiB "
-                  f"({rss[name][1]:.0f} s wall)", flush=True)
+        return memory(args, clip, tmp)
+
+
+def memory(args: argparse.Namespace, clip: Path, tmp: Path) -> int:
+    """Peak RSS of analyze on a short and a long loop of ``clip``; prints both and the ratio."""
+    rss: dict[str, tuple[float, float]] = {}
+    for name, secs in (("short", args.short_s), ("long", args.long_s)):
+        looped = tmp / f"clip_{name}.mp4"
+        loop_clip(clip, looped, secs)
+        rss[name] = peak_rss_mib(looped, tmp / f"rss_{name}", tmp / "cache")
+        looped.unlink()
+        print(f"peak RSS analyze {secs:.0f} s clip: {rss[name][0]:.0f} MiB "
+              f"({rss[name][1]:.0f} s wall)", flush=True)
     (short_mib, _), (long_mib, _) = rss["short"], rss["long"]
     print(f"peak RSS ratio {args.long_s:.0f} s / {args.short_s:.0f} s: {long_mib / short_mib:.2f} "
           f"(target <= {TARGETS['rss_ratio']:.1f}, and <= {TARGETS['rss_mib']:.0f} MiB); "
