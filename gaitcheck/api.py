@@ -150,7 +150,8 @@ def analyze_video_to_dir(
     with output_set(out, "analyze") as oset:
         written = {"pose": series.save(oset.staging / "pose.npz")}
         written.update(write_outputs(analysis, oset.staging, cfg, series=series,
-                                     video_path=path, progress=bars))
+                                     video_path=path, progress=bars,
+                                     reuse_overlay=out / "overlay.mp4"))
         full = Analysis(_read_json(written["analysis"]), analysis.cleaned_xy_px)
     return full, {k: oset.final(v) for k, v in written.items()}
 
@@ -230,6 +231,7 @@ def write_outputs(
     series: PoseSeries | None = None,
     video_path: str | Path | None = None,
     progress: bool = False,
+    reuse_overlay: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write every result file of an analysis into ``out_dir``.
 
@@ -244,6 +246,8 @@ def write_outputs(
     video_path : str or Path, optional
         Source video for the overlay and key frames; without it neither is made.
     progress : bool
+    reuse_overlay : str or Path, optional
+        An earlier ``overlay.mp4`` copied instead of rendering when it shows the same thing.
 
     Returns
     -------
@@ -274,10 +278,12 @@ def write_outputs(
     if video_path is not None and series is not None and cfg.report.overlay:
         from .overlay import write_overlay
 
-        # Before the report, which shows the overlay as a <video> with this poster.
+        # Before the report, which shows the overlay as a <video> with this poster. The
+        # overlay already in the folder the set replaces is kept when nothing drawn changed.
         written["overlay"] = write_overlay(video_path, series, full.data, out / "overlay.mp4",
                                            progress=progress,
-                                           poster_path=out / "overlay_poster.jpg")
+                                           poster_path=out / "overlay_poster.jpg",
+                                           reuse=reuse_overlay)
         overlay = written["overlay"]
         if (out / "overlay_poster.jpg").is_file():
             written["overlay_poster"] = out / "overlay_poster.jpg"

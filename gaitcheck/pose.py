@@ -35,6 +35,7 @@ from .errors import (
 )
 from .models import ModelFile, cache_root, file_sha256, resolve_model
 from .orientation import upright_turn_deg
+from .prefetch import prefetch
 from .progress import progress_bar
 from .series import PoseSeries, empty_arrays
 from .video import (
@@ -92,6 +93,11 @@ def cache_key(video_sha256: str, model_sha256: str, cfg: PoseConfig, turn_deg: i
     }
     if turn_deg:
         payload["turn_deg"] = int(turn_deg)
+    if cfg.workers > 1:
+        # Chunked runs match a sequential one within tolerance, not bit for bit: own entry.
+        from .chunked import effective_workers
+
+        payload["chunks"] = effective_workers(cfg.workers)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -221,6 +227,12 @@ def run_landmarker(
         Coordinates in pixels of the full-size upright (and turned) frame; ``time_s`` in real
         seconds.
     """
+    if cfg.workers > 1:
+        from .chunked import run_chunked
+
+        chunked = run_chunked(video_path, info, model, cfg, cfg.workers)
+        if chunked is not None:
+            return chunked
     import mediapipe as mp
 
     w_px, h_px = turned_size(info.frame_size, turn_deg)
@@ -244,9 +256,11 @@ def run_landmarker(
         bar = progress_bar(total, enabled=progress, desc=Path(video_path).name, file=err)
         with bar, create_landmarker(model.path, cfg) as landmarker, \
                 create_people_detector(model.path, cfg) as people_detector:
-            for k, frame in enumerate(iter_frames(
-                    video_path, start_s=cfg.start_s, end_s=cfg.end_s,
-                    max_side_px=cfg.max_side_px, info=info, turn_deg=turn_deg)):
+            # Decoding runs ahead in a thread (bounded queue), overlapping the model.
+            frames = prefetch(iter_frames(video_path, start_s=cfg.start_s, end_s=cfg.end_s,
+                                          max_side_px=cfg.max_side_px, info=info,
+                                          turn_deg=turn_deg))
+            for k, frame in enumerate(frames):
                 # A coarse grey picture is enough to tell a repeated frame from a new one.
                 sig = frame.rgb[::8, ::8].mean(axis=2)
                 if prev_sig is not None and \
