@@ -23,11 +23,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
 import pytest
 from conftest import REPO
 
 from gaitcheck.cli import main as cli_main
 from gaitcheck.errors import ConfigError
+from gaitcheck.video import VideoWriter
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -290,7 +292,8 @@ def test_upload_rate_limit_per_client(tmp_path: Path) -> None:
 
 @pytest.mark.shared
 def test_restart_or_crash_mid_job_retries_once_then_fails(
-        tmp_path: Path, side_clip: Path, pose_cache: Path) -> None:
+        tmp_path: Path, side_clip: Path, pose_cache: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "fast.toml").write_text(FAST_TOML)
     settings = WebSettings(data_dir=tmp_path / "data", workers=1,
                            config_path=tmp_path / "fast.toml")
@@ -332,6 +335,20 @@ def test_restart_or_crash_mid_job_retries_once_then_fails(
         assert (settings.data_dir / job.video_path).is_file()
         time.sleep(2 * settings.poll_s)  # an idle worker must not pick the failed job up
         assert client.get(f"/api/jobs/{b}").json()["state"] == "failed"
+        # A real video without a runner: the job fails with the CLI's sentence, naming the
+        # runner's file (never a server path).
+        noise = tmp_path / "empty room.mp4"
+        rng = np.random.default_rng(0)
+        with VideoWriter(noise, 160, 120, 30.0) as w:
+            for _ in range(30):
+                w.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
+        g = upload(client, noise, "empty room.mp4", athlete="Gus").json()["session_id"]
+        status = wait_job(client, g, ("done", "failed"))
+        assert status["state"] == "failed"
+        assert status["error"] == cli_sentence(noise, tmp_path, capsys).replace(
+            str(noise), "empty room.mp4")
+        assert str(tmp_path) not in status["error"] and "/tmp" not in status["error"]
+        assert status["error"] in client.get(f"/jobs/{g}").text.replace("&#39;", "'")
         # Queued at once, all finish (one analysis process, in upload order). Eve's two
         # sessions differ in their settings (the view), so both are analysed.
         forms = [{"athlete": "Eve", "date": "2026-05-01"},

@@ -82,12 +82,14 @@ def run_job(store: Store, job: Job) -> bool:
         store.set_stage(job.id, stage, fraction if fraction is not None
                         else queue.STAGE_PROGRESS.get(stage))
 
+    server_paths: list[Path] = [video.resolve(), video]
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         cfg = load_config(None, job.settings)
         with tempfile.TemporaryDirectory(prefix="gaitcheck-web-") as named:
             # The report names its video by file name: show the runner's, not the random one.
             link = Path(named) / display_name(name)
+            server_paths.insert(0, link)
             os.symlink(video.resolve(), link)
             data = analyze_to_dir(link, tmp, cfg, progress=progress)
         progress("saving")
@@ -102,7 +104,10 @@ def run_job(store: Store, job: Job) -> bool:
     except Exception as exc:  # noqa: BLE001 - a bad video must never stop the worker
         if not isinstance(exc, GaitcheckError):
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
-        store.fail_job(job.id, reason(exc, name), time.perf_counter() - t0)
+        sentence = reason(exc, name)
+        for path in server_paths:  # the runner sees their own file name, no server paths
+            sentence = sentence.replace(str(path), name)
+        store.fail_job(job.id, sentence, time.perf_counter() - t0)
         return False
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
