@@ -529,6 +529,16 @@ def test_browser_upload_to_report_and_history(
             page.goto(f"{live_server}/")
             page.screenshot(path=str(shots / "phone-1-upload.png"), full_page=True)
             page.fill("#athlete", "Bea Browser")
+            # A text file named .mp4 is refused with the CLI's sentence, shown on the page.
+            fake = shots.parent / "notes.mp4"
+            fake.write_text("not a video\n" * 100)
+            page.set_input_files("#video", str(fake))
+            page.click("#submit")
+            page.locator("#upload-error").wait_for(timeout=30_000)
+            assert "notes.mp4 cannot be read as a video" in page.inner_text("#upload-error")
+            assert "/jobs/" not in page.url
+            errors[:] = [e for e in errors if "status of 415" not in e]  # the refused POST
+            page.screenshot(path=str(shots / "phone-1-upload-refused.png"))
             page.set_input_files("#video", str(side_clip))
             assert "side_treadmill_01.mp4" in page.inner_text("#chosen")
             page.click("#submit")
@@ -580,4 +590,4 @@ def test_browser_upload_to_report_and_history(
         finally:
             browser.close()
     assert errors == []
-    assert len(list(shots.glob("*.png"))) == 11
+    assert len(list(shots.glob("*.png"))) == 12
