@@ -69,10 +69,12 @@ def upload(client: TestClient, video: Path | bytes, name: str = "run.mp4",
 
 
 def wait_job(client: TestClient, session_id: str, states: tuple[str, ...],
-             timeout_s: float = JOB_TIMEOUT_S) -> dict[str, Any]:
+             timeout_s: float = JOB_TIMEOUT_S, seen: set[str] | None = None) -> dict[str, Any]:
     t0 = time.monotonic()
     while True:
         status: dict[str, Any] = client.get(f"/api/jobs/{session_id}").json()
+        if seen is not None and status["stage"]:
+            seen.add(status["stage"])
         if status["state"] in states:
             return status
         if time.monotonic() - t0 > timeout_s:
@@ -101,8 +103,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, side_clip: Path,
         assert r.status_code == 201, r.text
         sid = r.json()["session_id"]
         assert r.json()["url"] == f"/jobs/{sid}"
-        status = wait_job(client, sid, ("done", "failed"))
+        stages: set[str] = set()
+        status = wait_job(client, sid, ("done", "failed"), seen=stages)
         assert status["state"] == "done", status
+        # The analysis reports its stages live (each lasts well over the 0.3 s poll).
+        assert stages & {"check", "pose", "analysis", "report"}, stages
         yield client, sid
 
 

@@ -67,7 +67,7 @@ def run_job(store: Store, job: Job) -> bool:
     bool
         True when the session was recorded, False when the job failed (with its reason).
     """
-    from ..batch.adapter import analyze_to_dir
+    from ..api import analyze_video_to_dir
     from ..batch.summary import session_record
 
     t0 = time.perf_counter()
@@ -91,7 +91,9 @@ def run_job(store: Store, job: Job) -> bool:
             link = Path(named) / display_name(name)
             server_paths.insert(0, link)
             os.symlink(video.resolve(), link)
-            data = analyze_to_dir(link, tmp, cfg, progress=progress)
+            # The public entry; it tells each stage (check, pose, analysis, report) as it starts.
+            analysis, _ = analyze_video_to_dir(link, tmp, cfg, progress=progress)
+            data = analysis.data
         progress("saving")
         _publish(tmp, final)
         record = session_record(data, date=job.date, video_name=name,
