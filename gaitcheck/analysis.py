@@ -30,11 +30,11 @@ from .geometry import nearest_sample
 from .landmarks import LEG, SIDES
 from .metrics.cycles import cycle_curves
 from .metrics.frontal import frontal_step_metrics
-from .metrics.side import leg_length_px, side_step_metrics, strike_class
+from .metrics.side import body_proportions, leg_length_px, side_step_metrics, strike_class
 from .metrics.steps import StepTable, build_steps, cadence_spm
 from .metrics.summary import FRONTAL_METRICS, SIDE_METRICS, summarise
 from .series import PoseSeries
-from .view import VIEWS, ViewResult, detect_view, facing_of
+from .view import UNKNOWN, VIEWS, ViewResult, detect_view, facing_of
 
 Array = NDArray[np.float64]
 
@@ -46,10 +46,22 @@ Array = NDArray[np.float64]
 CONTACT_TIME_MAX_ERROR_SHARE = 0.1
 CONTACT_TIME_TO_BIAS_MS = 10.0
 # A far leg whose landmarks are seen with less visibility than this at contact is not measured.
+# MediaPipe's visibility is a probability-like score: below one half the model itself rates the
+# landmark as more likely hidden than seen.
 FAR_LEG_MIN_VISIBILITY = 0.5
 # Ground-line tilt (deg) worth a note, and one that lowers the confidence of angle metrics.
+# Angles are measured against the image vertical, so a tilt adds to every angle at contact:
+# from 3 deg (one and a half times their 2 deg screening accuracy) it is worth telling, from
+# 7 deg (over three times) it lowers the confidence.
 GROUND_TILT_NOTE_DEG = 3.0
 GROUND_TILT_REASON_DEG = 7.0
+# A toe path shorter than this share of the leg length is too short a baseline for the roll
+# (a fit over a 7 % leg baseline is tilted 1 deg by a 0.12 % leg error at its ends); a treadmill
+# stance carries the toe about 0.5-0.8 leg lengths, overground the toe barely moves.
+ROLL_MIN_BASELINE_LEG = 0.07
+# Frontal views: a mean hip-line tilt beyond this (deg) is a reason of lower confidence; a level
+# pelvis varies by about +-2 deg over a stride without any camera roll (pelvic obliquity).
+HIP_LINE_TILT_REASON_DEG = 2.0
 # Step rates (steps/min) that read as walking (below) or running (at or above); between the
 # two the activity is unknown and the clip is not judged. Walkers step at about 90-130 and
 # runners at 150-190 steps/min (van Oeveren 2020: 165 +- 8); the gap keeps a slow jog or a
@@ -193,6 +205,13 @@ def analyze_pose(
     detected = vres
     if forced is not None:
         vres = ViewResult(forced, 1.0, facing_of(forced), "user")
+    elif vres.label == UNKNOWN:
+        # No frame could vote: guessing a view would measure the wrong things with confidence.
+        raise AnalysisError(
+            f"The camera view of {_name(series)} could not be told from the landmarks (no frame "
+            "shows hips and legs with the feet or face); set it with --view side-left, "
+            "side-right, rear or front."
+        )
     side_view = vres.label.startswith("side")
 
     if side_view:
@@ -244,10 +263,13 @@ def analyze_pose(
             "the up-and-down rhythm of the pelvis; stance windows are approximate. Film closer, "
             "with both feet clearly visible."
         )
-    leg_px = leg_length_px(xy, near or "left")
+    quality["body_proportions"] = body_proportions(xy, near or "left")
     per_step: dict[str, Array]
     keys: tuple[str, ...]
     if side_view:
+        assert near is not None  # chosen per clip in _quality for every side view
+        # Normalise by the near leg: the better-seen one of this clip, whichever side it is.
+        leg_px = leg_length_px(xy, near)
         per_step = side_step_metrics(xy, time_s, steps, vres.facing, leg_px,
                                      xy_at_contact=cleaned.raw_xy_px)
         far = "right" if near == "left" else "left"
@@ -604,7 +626,7 @@ def _quality(
         far = "right" if near == "left" else "left"
         notes.append(f"Side view: the {near} leg is nearer the camera; {far}-leg values are less "
                      "reliable (partly hidden) and carry more uncertainty.")
-        roll = _side_roll_deg(xy, series.time_s, steps, near, vres.facing)
+        roll = _side_roll_deg(xy, series.time_s, steps, near, leg_length_px(xy, near))
         if roll is not None and abs(roll) > GROUND_TILT_NOTE_DEG:
             notes.append(f"The ground line is tilted by about {roll:.1f} deg in the image: the "
                          "camera is not level or the treadmill is inclined; angles are measured "
@@ -615,7 +637,7 @@ def _quality(
         obliq = np.degrees(np.arctan2(xy[:, 24, 1] - xy[:, 23, 1],
                                       np.abs(xy[:, 24, 0] - xy[:, 23, 0])))
         mean_obliq = float(np.nanmean(obliq)) if np.isfinite(obliq).any() else 0.0
-        if abs(mean_obliq) > 2:
+        if abs(mean_obliq) > HIP_LINE_TILT_REASON_DEG:
             reasons.append(f"hip line tilted {mean_obliq:.1f} deg on average (camera roll or "
                            "a standing pelvic tilt)")
             notes.append(f"On average the hip line leans {mean_obliq:.1f} deg: check that the "
@@ -652,7 +674,7 @@ def _quality(
 
 
 def _side_roll_deg(
-    xy: Array, time_s: Array, steps: StepTable, near: str, facing: int
+    xy: Array, time_s: Array, steps: StepTable, near: str, leg_px: float
 ) -> float | None:
     """Camera roll from the line the near toe traces while on the ground (+ = clockwise)."""
     toe = LEG[near][4]
@@ -667,7 +689,7 @@ def _side_roll_deg(
         inside |= (time_s >= lo) & (time_s <= hi)
     pts = xy[inside, toe]
     pts = pts[np.isfinite(pts).all(axis=1)]
-    if pts.shape[0] < 5 or np.ptp(pts[:, 0]) < 20:
+    if pts.shape[0] < 5 or not np.ptp(pts[:, 0]) >= ROLL_MIN_BASELINE_LEG * leg_px:
         return None
     slope = np.polyfit(pts[:, 0], pts[:, 1], 1)[0]
     return float(np.degrees(np.arctan(slope)))

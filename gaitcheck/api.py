@@ -10,6 +10,7 @@ only this module reaches for the video and pose rooms, and only inside the funct
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,18 +92,22 @@ def check_inputs(
     return info
 
 
+StageCallback = Callable[[str], None]
+"""Told the name of each stage as it starts: ``check``, ``pose``, ``analysis``, ``report``."""
+
+
 def analyze_video_to_dir(
     path: str | Path,
     out_dir: str | Path,
     config: Config | None = None,
-    *,
-    progress: bool = False,
+    progress: bool | StageCallback | None = None,
 ) -> tuple[Analysis, dict[str, Path]]:
     """Analyse a video and write its complete output set into ``out_dir``.
 
-    Every input is checked first (:func:`check_inputs`); the files are written into a staging
-    folder and published together with an ``outputs.json`` manifest, replacing the previous
-    set (see :mod:`gaitcheck.outputs`). A run that fails leaves the previous set as it was.
+    The one entry the CLI, batch jobs and the web app call. Every input is checked first
+    (:func:`check_inputs`); the files are written into a staging folder and published together
+    with an ``outputs.json`` manifest, replacing the previous set (see :mod:`gaitcheck.outputs`).
+    A run that fails or is interrupted leaves the previous set as it was.
 
     Parameters
     ----------
@@ -111,8 +116,9 @@ def analyze_video_to_dir(
     out_dir : str or Path
         The output folder (created when missing).
     config : Config, optional
-    progress : bool
-        Show progress bars on stderr.
+    progress : bool or callable, optional
+        True: progress bars on stderr. A callable is told each stage's name as it starts
+        (``check``, ``pose``, ``analysis``, ``report``) and no bars are drawn.
 
     Returns
     -------
@@ -120,19 +126,32 @@ def analyze_video_to_dir(
         With findings.
     written : dict of str -> Path
         Final paths of the files written (``analysis``, ``steps``, ``html``, ``pose``, ...).
+
+    Raises
+    ------
+    GaitcheckError
+        One sentence for every bad input (subclasses: ConfigError, OutputError, VideoError,
+        ModelError, NoPersonError, AnalysisError).
     """
     from .pose import load_or_extract
 
+    bars = progress is True
+    stage: StageCallback = progress if callable(progress) else (lambda name: None)
     cfg = config or Config()
+    stage("check")
     check_inputs(path, cfg, out_dir)
     out = Path(out_dir)
-    series = load_or_extract(path, cfg, out, progress=progress, cache=cfg.pose.use_cache,
+    stage("pose")
+    series = load_or_extract(path, cfg, out, progress=bars, cache=cfg.pose.use_cache,
                              save=False)
+    stage("analysis")
     analysis = analyze_pose(series, cfg)
+    stage("report")
     with output_set(out, "analyze") as oset:
         written = {"pose": series.save(oset.staging / "pose.npz")}
         written.update(write_outputs(analysis, oset.staging, cfg, series=series,
-                                     video_path=path, progress=progress))
+                                     video_path=path, progress=bars,
+                                     reuse_overlay=out / "overlay.mp4"))
         full = Analysis(_read_json(written["analysis"]), analysis.cleaned_xy_px)
     return full, {k: oset.final(v) for k, v in written.items()}
 
@@ -144,6 +163,7 @@ def pose_video_to_dir(
     *,
     trc: bool = False,
     progress: bool = False,
+    height_cm: float | None = None,
 ) -> tuple[PoseSeries, list[Path]]:
     """Extract (or reuse) a video's pose series and write ``pose.npz``, ``pose.csv`` (and
     ``pose.trc``) as one output set into ``out_dir``.
@@ -161,7 +181,7 @@ def pose_video_to_dir(
     series = load_or_extract(path, cfg, out_dir, progress=progress, cache=cfg.pose.use_cache,
                              save=False)
     with output_set(out_dir, "pose") as oset:
-        staged = save_outputs(series, oset.staging, trc=trc)
+        staged = save_outputs(series, oset.staging, trc=trc, height_cm=height_cm)
     return series, [oset.final(p) for p in staged]
 
 
@@ -211,6 +231,7 @@ def write_outputs(
     series: PoseSeries | None = None,
     video_path: str | Path | None = None,
     progress: bool = False,
+    reuse_overlay: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write every result file of an analysis into ``out_dir``.
 
@@ -225,6 +246,8 @@ def write_outputs(
     video_path : str or Path, optional
         Source video for the overlay and key frames; without it neither is made.
     progress : bool
+    reuse_overlay : str or Path, optional
+        An earlier ``overlay.mp4`` copied instead of rendering when it shows the same thing.
 
     Returns
     -------
@@ -251,13 +274,21 @@ def write_outputs(
     key_frames = None
     if video_path is not None and series is not None and cfg.report.plots:
         key_frames = _key_frames(full.data, series, video_path)
-    written.update(write_report(full.data, out, findings=findings, context=context,
-                                key_frames=key_frames, plots=cfg.report.plots))
+    overlay = None
     if video_path is not None and series is not None and cfg.report.overlay:
         from .overlay import write_overlay
 
+        # Before the report, which shows the overlay as a <video> with this poster. The
+        # overlay already in the folder the set replaces is kept when nothing drawn changed.
         written["overlay"] = write_overlay(video_path, series, full.data, out / "overlay.mp4",
-                                           progress=progress)
+                                           progress=progress,
+                                           poster_path=out / "overlay_poster.jpg",
+                                           reuse=reuse_overlay)
+        overlay = written["overlay"]
+        if (out / "overlay_poster.jpg").is_file():
+            written["overlay_poster"] = out / "overlay_poster.jpg"
+    written.update(write_report(full.data, out, findings=findings, context=context,
+                                key_frames=key_frames, plots=cfg.report.plots, overlay=overlay))
     return written
 
 

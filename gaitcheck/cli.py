@@ -29,6 +29,7 @@ from .errors import (
     Interrupted,
     write_crash_log,
 )
+from .web import cli as web_commands
 
 
 def add_video_options(p: argparse.ArgumentParser) -> None:
@@ -43,6 +44,8 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--end", type=float, metavar="S", help="stop at S seconds")
     p.add_argument("--no-cache", action="store_true", help="rerun the pose model even if a "
                    "saved result exists")
+    p.add_argument("--workers", type=int, metavar="N", help="processes for the pose model, "
+                   "each on a time chunk of the video (default 1; at most the cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -55,6 +58,7 @@ def config_from_args(args: argparse.Namespace, **sections: dict[str, Any]) -> Co
             "start_s": args.start,
             "end_s": args.end,
             "use_cache": False if args.no_cache else None,
+            "workers": getattr(args, "workers", None),
         }
     }
     for name, values in sections.items():
@@ -71,6 +75,8 @@ def _add_pose(sub: Any) -> None:
     p.add_argument("-o", "--out", type=Path, required=True, metavar="OUT_DIR",
                    help="output folder")
     p.add_argument("--trc", action="store_true", help="also write pose.trc (OpenSim markers)")
+    p.add_argument("--height-cm", type=float, metavar="CM",
+                   help="runner's height: pose.trc is then in metres instead of pixels")
     add_video_options(p)
     p.set_defaults(func=cmd_pose)
 
@@ -99,8 +105,12 @@ def cmd_pose(args: argparse.Namespace) -> int:
     from .api import pose_video_to_dir
 
     cfg = config_from_args(args)
+    if args.height_cm is not None and not 100.0 <= args.height_cm <= 230.0:
+        from .errors import ConfigError
+
+        raise ConfigError(f"Height {args.height_cm:g} cm is outside 100-230 cm; give it in cm.")
     series, written = pose_video_to_dir(args.video, args.out, cfg, trc=args.trc,
-                                        progress=not args.quiet)
+                                        progress=not args.quiet, height_cm=args.height_cm)
     print(pose_summary(series, written))
     warn_truncated(series.meta.get("truncated_video"))
     return 0
@@ -122,15 +132,20 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--view", choices=["auto", "side-left", "side-right", "rear", "front"],
                    help="camera view (default: detected)")
     p.add_argument("--rules", metavar="FILE", help="a coach's own rules table (TOML)")
-    p.add_argument("--height-cm", type=float, help="runner's height, personalises advice")
+    p.add_argument("--height-cm", type=float, metavar="CM",
+                   help="runner's height: distances in %% of leg length are also given in cm, "
+                   "and the step-rate advice is personalised")
     p.add_argument("--pace", help="running pace in the clip, e.g. 5:30/km or 9:00/mi")
-    p.add_argument("--pain", action="append", metavar="WHERE",
-                   help="where it hurts: outer-hip, groin, buttock, front-hip, ... (repeatable)")
+    from .findings import PAIN_LOCATIONS, RED_FLAGS
+
+    p.add_argument("--pain", action="append", metavar="WHERE[:SIDE]",
+                   help=f"where it hurts: {', '.join(PAIN_LOCATIONS)}; add :left, :right or "
+                   ":both to name the side, e.g. outer-hip:left (repeatable)")
     p.add_argument("--mileage-change", type=float, metavar="PCT",
                    help="change of weekly mileage over recent weeks, in percent")
     p.add_argument("--red-flag", action="append", metavar="FLAG",
-                   help="a warning sign you have, e.g. night-pain, numbness, radiating, "
-                   "sudden-sharp, recurring (repeatable); adds a see-a-professional block")
+                   help=f"a warning sign you have: {', '.join(RED_FLAGS)} (repeatable); puts a "
+                   "see-a-professional block first and holds back self-treatment advice")
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
 
 
@@ -206,20 +221,22 @@ def analysis_summary(written: dict[str, Path], out: Path) -> str:
     data = json.loads(Path(written["analysis"]).read_text())
     findings = data.get("findings") or []
     lines: list[str] = []
+    # Red flags first, as in the report, then the verdict.
+    for f in findings:
+        if f.get("kind") == "red_flag":
+            lines.append(f"SEE A PROFESSIONAL: {f['title']}. {f['why_it_matters']}")
+            lines += [f"  - {fl['label']}" for fl in f.get("flags") or []]
     a = data.get("assessment")
     if a:
         lines.append(f"VERDICT: {a['verdict'].replace('_', ' ')}. "
                      f"{a.get('headline') or headline(data, findings)}")
         lines += [f"  - {r['message']}" for r in a["reasons"]]
-    for f in findings:
-        if f.get("kind") == "red_flag":
-            lines.append(f"SEE A PROFESSIONAL: {f['title']}. {f['why_it_matters']}")
-            lines += [f"  - {fl['label']}" for fl in f.get("flags") or []]
     lines += ["", metrics_table(data)]
     shown = [f for f in findings if f.get("kind") in ("threshold", "asymmetry", "context")]
     if shown:
         lines += ["", "Findings, most important first:"]
-        lines += [f"  {i}. {f['title']} ({f['severity']}"
+        # The numbers are the findings' ranks, the same as in report.html and report.md.
+        lines += [f"  {f.get('rank') or i}. {f['title']} ({f['severity']}"
                   f"{', borderline' if f.get('borderline') else ''}, confidence "
                   f"{f['confidence']['level']})" for i, f in enumerate(shown[:5], start=1)]
         if len(shown) > 5:
@@ -296,6 +313,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- main
 SUBCOMMANDS: list[Callable[[Any], None]] = [_add_pose, _add_analyze, _add_demo, _add_compare]
 SUBCOMMANDS += batch_commands.COMMANDS  # batch, history, athletes
+SUBCOMMANDS += web_commands.COMMANDS  # serve
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,11 @@ from .plots import plot_changes, write_text_atomic
 
 Z_95 = 1.96
 
+PROPORTION_TOLERANCE = 0.12
+"""Relative difference of a body-segment ratio (shank/thigh, trunk/leg) beyond which two clips
+filmed from the same view probably show different people. A gaitcheck screening convention:
+clip medians of one person vary by a few percent between clips, adults differ by more."""
+
 
 def _num(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -60,9 +65,49 @@ def _run_summary(analysis: dict[str, Any]) -> dict[str, Any]:
         "video": Path(str(video.get("path", ""))).name or None,
         "created_utc": analysis.get("created_utc"),
         "view": (analysis.get("view") or {}).get("label"),
+        "activity": (analysis.get("activity") or {}).get("label"),
         "n_steps": len(analysis.get("steps") or []),
         "fps": video.get("fps"),
     }
+
+
+_VIEW_WORDS = {"side-left": "side view", "side-right": "side view", "rear": "rear view",
+               "front": "front view"}
+
+
+def _view_word(label: Any) -> str:
+    """``side-left`` -> ``side view``: the words the pages use for a camera view."""
+    return str(_VIEW_WORDS.get(str(label), label or "unknown view"))
+
+
+def _warnings(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Reasons the two runs may not be comparable: view, activity, person."""
+    sa, sb = _run_summary(a), _run_summary(b)
+    out: list[str] = []
+    va, vb = _VIEW_WORDS.get(str(sa["view"]), sa["view"]), _VIEW_WORDS.get(str(sb["view"]),
+                                                                          sb["view"])
+    if va != vb:
+        out.append(f"Different camera views: the first run was filmed in {va}, the second in "
+                   f"{vb}. Only measures both views give are compared; the others are listed as "
+                   "not measured, not as changed.")
+    if sa["activity"] and sb["activity"] and sa["activity"] != sb["activity"]:
+        out.append(f"Different activities: the first clip is {sa['activity']}, the second "
+                   f"{sb['activity']}. Step rate, landing and bounce differ between walking and "
+                   "running, so the changes below say nothing about training progress.")
+    if va == vb:
+        pa = (a.get("quality") or {}).get("body_proportions") or {}
+        pb = (b.get("quality") or {}).get("body_proportions") or {}
+        names = {"shank_to_thigh": "shin-to-thigh length", "trunk_to_leg": "trunk-to-leg length"}
+        off = []
+        for key, label in names.items():
+            x, y = _num(pa.get(key)), _num(pb.get(key))
+            if x and y and abs(y - x) / ((x + y) / 2) > PROPORTION_TOLERANCE:
+                off.append(f"{label} ratio {x:.2f} vs {y:.2f}")
+        if off:
+            out.append("These may be different people: the body proportions differ more than "
+                       f"one person's do between clips ({'; '.join(off)}). Compare runs of the "
+                       "same runner only.")
+    return out
 
 
 def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -147,11 +192,6 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             }
         )
     sa, sb = _run_summary(a), _run_summary(b)
-    if sa["view"] != sb["view"]:
-        notes.append(
-            f"The runs were filmed from different views ({sa['view']} and {sb['view']}); only "
-            "the measures both share are compared."
-        )
     if any(r["low_confidence"] for r in rows):
         names = ", ".join(r["name"].lower() for r in rows if r["low_confidence"])
         notes.append(
@@ -163,14 +203,61 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "Compare runs filmed the same way (same camera position, speed and surface); step rate "
         "and landing position change with speed."
     )
-    out: dict[str, Any] = {"before": sa, "after": sb, "rows": rows, "notes": notes}
+    only_a = [metric_info(k)["name"] for k in ma_all if k not in mb_all]
+    only_b = [metric_info(k)["name"] for k in mb_all if k not in ma_all]
+    out: dict[str, Any] = {"before": sa, "after": sb, "rows": rows, "notes": notes,
+                           "warnings": _warnings(a, b), "not_measured_in_b": only_a,
+                           "not_measured_in_a": only_b}
     fa, fb = a.get("findings"), b.get("findings")
     if isinstance(fa, list) and isinstance(fb, list):
-        ids_a = [f.get("id") for f in fa if isinstance(f, dict) and f.get("kind") != "red_flag"]
-        ids_b = [f.get("id") for f in fb if isinstance(f, dict) and f.get("kind") != "red_flag"]
-        out["findings_resolved"] = [i for i in ids_a if i not in ids_b]
-        out["findings_new"] = [i for i in ids_b if i not in ids_a]
+        out.update(_finding_changes(fa, fb, ma_all, mb_all))
     return out
+
+
+def _judged(metric: str | None, metrics: dict[str, Any], findings: list[dict[str, Any]]) -> bool:
+    """True when a run measured ``metric`` well enough for a finding to fire or stay silent."""
+    if metric is None:
+        return True  # context findings (mileage) do not depend on the clip
+    m = metrics.get(metric)
+    if not isinstance(m, dict) or _num(m.get("value")) is None:
+        return False
+    unreliable = any(f.get("kind") == "unreliable" and f.get("metric") == metric
+                     for f in findings if isinstance(f, dict))
+    return (m.get("confidence") or {}).get("level") != "low" and not unreliable
+
+
+def _finding_changes(
+    fa: list[Any], fb: list[Any], ma: dict[str, Any], mb: dict[str, Any]
+) -> dict[str, Any]:
+    """Findings resolved, new, and not comparable. "Not flagged in B" counts as resolved only
+    when B measured that metric with at least medium confidence."""
+    def firm(fs: list[Any]) -> dict[str, dict[str, Any]]:
+        return {str(f.get("id")): f for f in fs if isinstance(f, dict)
+                and f.get("kind") not in ("red_flag", "unreliable")}
+
+    a_firm, b_firm = firm(fa), firm(fb)
+    resolved: list[dict[str, Any]] = []
+    unmeasured: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+    for fid, f in a_firm.items():
+        if fid in b_firm:
+            continue
+        (resolved if _judged(f.get("metric"), mb, fb) else unmeasured).append(f)
+    for fid, f in b_firm.items():
+        if fid not in a_firm and _judged(f.get("metric"), ma, fa):
+            new.append(f)
+        elif fid not in a_firm:
+            unmeasured.append(f)
+
+    def title(f: dict[str, Any]) -> str:
+        return str(f.get("title") or metric_info(str(f.get("metric")))["name"])
+
+    return {
+        "findings_resolved": [str(f.get("id")) for f in resolved],
+        "findings_new": [str(f.get("id")) for f in new],
+        "findings_not_comparable": [str(f.get("id")) for f in unmeasured],
+        "finding_titles": {str(f.get("id")): title(f) for f in resolved + new + unmeasured},
+    }
 
 
 def load_analysis(path: str | Path) -> dict[str, Any]:
@@ -275,15 +362,38 @@ _VERDICT_MARK = {
 }
 
 
+def _finding_sentences(result: dict[str, Any]) -> list[str]:
+    """User-facing sentences about findings that went, came, or cannot be compared."""
+    titles = result.get("finding_titles") or {}
+
+    def names(key: str) -> str:
+        return "; ".join(titles.get(i, i) for i in result.get(key) or [])
+
+    out = []
+    if result.get("findings_resolved"):
+        out.append(f"No longer flagged: {names('findings_resolved')}.")
+    if result.get("findings_new"):
+        out.append(f"Newly flagged: {names('findings_new')}.")
+    if result.get("findings_not_comparable"):
+        out.append(f"Not comparable (measured in only one run, or with low confidence): "
+                   f"{names('findings_not_comparable')}. This is not a change.")
+    if result.get("not_measured_in_b"):
+        out.append(f"Not measured in the second run: {', '.join(result['not_measured_in_b'])}.")
+    if result.get("not_measured_in_a"):
+        out.append(f"Not measured in the first run: {', '.join(result['not_measured_in_a'])}.")
+    return out
+
+
 def render_compare_markdown(result: dict[str, Any]) -> str:
     """Markdown table of :func:`compare` output (short, for a coaching message)."""
     sa, sb = result["before"], result["after"]
-    lines = [
-        "# What moved between two runs",
+    lines = ["# What moved between two runs", ""]
+    lines += [f"**Warning.** {w}" for w in result.get("warnings") or []]
+    lines += [
         "",
-        f"Before: {sa['video'] or 'run A'} ({sa['created_utc'] or '?'}, {sa['view']}, "
+        f"Before: {sa['video'] or 'run A'} ({sa['created_utc'] or '?'}, {_view_word(sa['view'])}, "
         f"{sa['n_steps']} steps). After: {sb['video'] or 'run B'} ({sb['created_utc'] or '?'}, "
-        f"{sb['view']}, {sb['n_steps']} steps).",
+        f"{_view_word(sb['view'])}, {sb['n_steps']} steps).",
         "",
         "| Measure | Before | After | Change | Verdict |",
         "|---|---:|---:|---:|---|",
@@ -296,10 +406,7 @@ def render_compare_markdown(result: dict[str, Any]) -> str:
             f"{_fmt(r['change'], d, True)}{pct} | {_VERDICT_MARK[r['verdict']]} |"
         )
     lines.append("")
-    if result.get("findings_resolved"):
-        lines.append(f"No longer flagged: {', '.join(result['findings_resolved'])}.")
-    if result.get("findings_new"):
-        lines.append(f"Newly flagged: {', '.join(result['findings_new'])}.")
+    lines += [f"- {s}" for s in _finding_sentences(result)]
     lines += [f"- {n}" for n in result["notes"]]
     lines += [
         "",
@@ -327,8 +434,14 @@ def render_compare_html(result: dict[str, Any], plot_png: Path | None = None) ->
     img = ""
     if plot_png is not None:
         data = base64.b64encode(plot_png.read_bytes()).decode("ascii")
-        img = f'<figure><img src="data:image/png;base64,{data}" alt="change per metric"></figure>'
-    notes = "".join(f"<li>{escape(n)}</li>" for n in result["notes"])
+        img = (f'<figure><img src="data:image/png;base64,{data}" alt="change per measure">'
+               "<figcaption class='muted'>Change per measure from the first to the second run. "
+               "Green: better, red: worse, both only beyond the measure's noise (grey band); "
+               "grey bars are within noise.</figcaption></figure>")
+    notes = "".join(f"<li>{escape(n)}</li>"
+                    for n in _finding_sentences(result) + list(result["notes"]))
+    warn = "".join(f'<p class="warn"><strong>Warning.</strong> {escape(w)}</p>'
+                   for w in result.get("warnings") or [])
     sources = sorted({r["noise_source"] for r in result["rows"] if r["noise_source"]})
     src_html = "".join(f"<li>{escape(s)}</li>" for s in sources)
     lim = limits_statement()
@@ -338,15 +451,16 @@ def render_compare_html(result: dict[str, Any], plot_png: Path | None = None) ->
         "th,td{border-bottom:1px solid #dde2ea;padding:5px 7px;text-align:left}td.num{text-align:"
         "right;font-variant-numeric:tabular-nums}tr.good td{background:#eaf7ee}tr.bad td{"
         "background:#fdecea}.wrap{overflow-x:auto}img{max-width:100%;height:auto}.muted{color:"
-        "#5b6473;font-size:.9rem}"
+        "#5b6473;font-size:.9rem}.warn{background:#fdf4e3;border:1px solid #e0b252;"
+        "border-radius:8px;padding:8px 12px}.wrap table{min-width:560px}"
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
         'content="width=device-width,initial-scale=1"><title>gaitcheck: what moved</title>'
-        f"<style>{css}</style></head><body><main><h1>What moved between two runs</h1>"
-        f"<p>Before: {escape(str(sa['video'] or 'run A'))} ({escape(str(sa['view']))}, "
+        f"<style>{css}</style></head><body><main><h1>What moved between two runs</h1>{warn}"
+        f"<p>Before: {escape(str(sa['video'] or 'run A'))} ({escape(_view_word(sa['view']))}, "
         f"{sa['n_steps']} steps). After: {escape(str(sb['video'] or 'run B'))} "
-        f"({escape(str(sb['view']))}, {sb['n_steps']} steps).</p>"
+        f"({escape(_view_word(sb['view']))}, {sb['n_steps']} steps).</p>"
         '<div class="wrap"><table><tr><th>Measure</th><th>Unit</th><th>Before</th><th>After</th>'
         f"<th>Change</th><th>Noise</th><th>Verdict</th></tr>{''.join(rows)}</table></div>{img}"
         f"<h2>Notes</h2><ul>{notes}</ul><h2>Noise levels used</h2><ul>{src_html}</ul>"

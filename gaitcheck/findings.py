@@ -107,7 +107,10 @@ RED_FLAGS: tuple[str, ...] = tuple(_advice_cached()["red_flags"])
 """Red-flag ids a runner can report (``--red-flag ID``); aliases are accepted too."""
 
 PAIN_LOCATIONS: tuple[str, ...] = tuple(_advice_cached()["pain"])
-"""Pain locations a runner can report (``--pain LOCATION``)."""
+"""Pain locations a runner can report (``--pain LOCATION`` or ``--pain LOCATION:SIDE``)."""
+
+PAIN_SIDES: tuple[str, ...] = ("left", "right", "both")
+"""Sides a pain location can name (``--pain outer-hip:left``)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,13 +187,16 @@ class RunnerContext:
         Running pace or speed during the clip, e.g. ``"5:30/km"`` (see :func:`parse_pace`).
     pain : tuple of str
         Where it hurts: ids from :data:`PAIN_LOCATIONS` (``outer-hip``, ``groin``, ``buttock``,
-        ``front-hip``, ``radiating``, ``other``).
+        ``front-hip``, ``radiating``, ``other``), optionally with a side from
+        :data:`PAIN_SIDES` (``outer-hip:left``); stored as the bare locations.
     weekly_mileage_change_pct : float, optional
         Change of weekly distance over the last week(s), in percent (+25 = a quarter more).
     red_flags : tuple of str
         Warning signs: ids from :data:`RED_FLAGS` or their aliases (e.g. ``night-pain``,
         ``numbness``, ``pop``). Any red flag makes every report print a "see a professional"
-        block.
+        block first and hold back self-treatment advice.
+    pain_sides : tuple of (str, str)
+        ``(location, side)`` pairs; filled from ``pain`` entries such as ``outer-hip:left``.
 
     Raises
     ------
@@ -203,18 +209,32 @@ class RunnerContext:
     pain: tuple[str, ...] = ()
     weekly_mileage_change_pct: float | None = None
     red_flags: tuple[str, ...] = field(default_factory=tuple)
+    pain_sides: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.height_cm is not None and not 100.0 <= float(self.height_cm) <= 230.0:
             raise ConfigError(f"Height {self.height_cm} cm is outside 100-230 cm; give it in cm.")
         if self.pace is not None:
             parse_pace(self.pace)
-        pain = tuple(str(p).strip().lower() for p in self.pain)
-        for p in pain:
-            if p not in PAIN_LOCATIONS:
+        pain: list[str] = []
+        sides = dict(self.pain_sides)
+        for raw in self.pain:
+            # "outer-hip:left" names the side; a bare location leaves it open.
+            loc, _, side = str(raw).strip().lower().partition(":")
+            loc, side = loc.strip(), side.strip()
+            if loc not in PAIN_LOCATIONS:
                 raise ConfigError(
-                    f"Pain location '{p}' is not known; use one of {', '.join(PAIN_LOCATIONS)}."
+                    f"Pain location '{loc}' is not known; use one of {', '.join(PAIN_LOCATIONS)}"
+                    " (optionally with a side, e.g. outer-hip:left)."
                 )
+            if side and side not in PAIN_SIDES:
+                raise ConfigError(
+                    f"Pain side '{side}' in '{raw}' is not known; use left, right or both "
+                    "(e.g. outer-hip:left)."
+                )
+            pain.append(loc)
+            if side:
+                sides[loc] = side
         aliases = _red_flag_aliases()
         flags: list[str] = []
         for raw in self.red_flags:
@@ -228,6 +248,7 @@ class RunnerContext:
         if "radiating" in pain and "radiating" not in flags:
             flags.append("radiating")
         object.__setattr__(self, "pain", tuple(dict.fromkeys(pain)))
+        object.__setattr__(self, "pain_sides", tuple(sorted(sides.items())))
         object.__setattr__(self, "red_flags", tuple(flags))
         if self.weekly_mileage_change_pct is not None and not math.isfinite(
             float(self.weekly_mileage_change_pct)
@@ -269,7 +290,18 @@ class RunnerContext:
         out = asdict(self)
         out["pain"] = list(self.pain)
         out["red_flags"] = list(self.red_flags)
+        out["pain_sides"] = dict(self.pain_sides)
         return out
+
+    def pain_side(self, location: str) -> str | None:
+        """Side (``left``, ``right`` or ``both``) the runner gave for a pain location."""
+        return dict(self.pain_sides).get(location)
+
+    @property
+    def self_treatment_allowed(self) -> bool:
+        """False when a red flag was reported: self-care, exercise and form advice could then
+        delay the professional assessment the report asks for, so reports hold it back."""
+        return not self.red_flags
 
 
 # ---------------------------------------------------------------------------------------------
@@ -708,6 +740,27 @@ def _pain_relevant(rule: Rule, context: RunnerContext, advice: dict[str, Any]) -
     return labels
 
 
+def _pain_side_note(
+    rule: Rule, side: str | None, context: RunnerContext, advice: dict[str, Any]
+) -> str:
+    """One sentence tying a one-side finding to the side the runner said hurts."""
+    if side not in ("left", "right"):
+        return ""
+    notes = []
+    for loc, pain_side in context.pain_sides:
+        entry = advice["pain"][loc]
+        if pain_side not in ("left", "right") or rule.why not in entry.get("relevant", []):
+            continue
+        if pain_side == side:
+            notes.append(f"It is the {side} side that stands out, the side of your "
+                         f"{entry['label']} pain.")
+        else:
+            notes.append(f"It is the {side} side that stands out, not the {pain_side} side "
+                         f"where your {entry['label']} hurts; compare with how each hip feels "
+                         "and re-check on a later run.")
+    return " ".join(notes)
+
+
 def _base_finding(rule: Rule, metric: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
     conf = metric.get("confidence") or {}
     return {
@@ -812,6 +865,15 @@ def _apply_rule(
         )
     if severity is None:
         return None
+    if unit == "% leg" and context.height_cm is not None:
+        # The runner's height turns % of leg length into centimetres (gaitcheck.scale).
+        from .scale import pct_leg_to_cm
+
+        amount = abs(left - right) if rule.kind == "asymmetry" and left is not None \
+            and right is not None else shown_value
+        what = "The difference is" if rule.kind == "asymmetry" else "That is"
+        saw += (f" {what} about {pct_leg_to_cm(amount, context.height_cm):.0f} cm for your "
+                f"height of {context.height_cm:g} cm.")
     finding = _base_finding(rule, metric, info)
     finding["value"] = round(shown_value, 3)
     finding["side"] = side
@@ -848,6 +910,9 @@ def _apply_rule(
             f"{why} You reported pain at the {' and '.join(pain_labels)}, where this pattern "
             "is worth addressing first."
         )
+    side_note = _pain_side_note(rule, side, context, advice)
+    if side_note:
+        why = f"{why} {side_note}"
     finding["why_it_matters"] = why.strip()
     finding["relevant_to_pain"] = pain_labels
     finding["form_cues"] = _cues(rule, advice, target)
@@ -1081,14 +1146,21 @@ def evaluate(
     if block is not None:
         kept.append(_red_flag_finding(block))
     kept.sort(key=_rank_key)
-    for rank, f in enumerate(kept, start=1):
+    # The red-flag entry stands outside the numbered findings (reports show it first, on its
+    # own), so finding numbers are the same in the HTML, the Markdown and the terminal.
+    numbered = [f for f in kept if f["kind"] != "red_flag"]
+    for rank, f in enumerate(numbered, start=1):
         f["rank"] = rank
+    for f in kept:
+        if f["kind"] == "red_flag":
+            f["rank"] = None
     return kept
 
 
 def prevention_advice() -> list[dict[str, str]]:
     """Training-habit advice printed in every report (``[prevention.*]`` of advice.toml)."""
-    return [{"id": k, **v} for k, v in _advice_cached()["prevention"].items()]
+    return [{"id": k, "title": v["title"], "text": v["text"]}
+            for k, v in _advice_cached()["prevention"].items()]
 
 
 def relief_advice() -> list[dict[str, str]]:
@@ -1097,11 +1169,61 @@ def relief_advice() -> list[dict[str, str]]:
 
 
 def pain_notes(context: RunnerContext | None) -> list[dict[str, str]]:
-    """What gaitcheck keeps an eye on for each pain location the runner reported."""
+    """What gaitcheck keeps an eye on for each pain location the runner reported.
+
+    Returns
+    -------
+    list of dict
+        ``id``, ``label`` (with the side when given, e.g. ``left outer hip``), ``side`` (or
+        ``""``) and ``text``.
+    """
     if context is None:
         return []
     pain = _advice_cached()["pain"]
-    return [{"id": p, "label": pain[p]["label"], "text": pain[p]["text"]} for p in context.pain]
+    out = []
+    for p in context.pain:
+        side = context.pain_side(p) or ""
+        label = pain[p]["label"] if side in ("", "both") else f"{side} {pain[p]['label']}"
+        text = pain[p]["text"]
+        if side in ("left", "right") and pain[p].get("side_text"):
+            text = f"{text} {pain[p]['side_text'].format(side=side)}"
+        out.append({"id": p, "label": label, "side": side, "text": text})
+    return out
+
+
+def pain_care(context: RunnerContext | None) -> list[dict[str, Any]]:
+    """Care plans for the pain locations the runner reported (``[care.*]`` of advice.toml).
+
+    Empty when a red flag was reported: a professional should look first
+    (:attr:`RunnerContext.self_treatment_allowed`).
+
+    Returns
+    -------
+    list of dict
+        ``id``, ``title``, ``load`` (load management), ``avoid`` (compressive positions and
+        stretches), ``stages`` (list of ``{title, exercises: [{id, name, targets, dose,
+        progression}]}``, easiest first) and ``source``.
+    """
+    if context is None or not context.self_treatment_allowed:
+        return []
+    advice = _advice_cached()
+    out = []
+    for p in context.pain:
+        care = advice.get("care", {}).get(p)
+        if care is None:
+            continue
+        stages = [{"title": st["title"], "exercises": _exercises(tuple(st["exercises"]), advice)}
+                  for st in care["stages"]]
+        out.append({"id": p, "title": care["title"], "load": care["load"],
+                    "avoid": care["avoid"], "stages": stages, "source": care["source"]})
+    return out
+
+
+def prevention_exercises() -> list[dict[str, str]]:
+    """Exercises the prevention habits name, with their doses."""
+    advice = _advice_cached()
+    ids = tuple(advice["prevention"]["strength"].get("exercises", ()))
+    return _exercises(ids, advice)
 
 
 def limits_statement() -> dict[str, Any]:

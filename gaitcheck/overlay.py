@@ -24,8 +24,12 @@ The module only reads results (a :class:`~gaitcheck.series.PoseSeries` and the a
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
 import logging
 import math
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +42,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .errors import VideoError
 from .geometry import angle_from_down_deg, flexion_deg
 from .landmarks import LEFT_HIP, LEG, RIGHT_HIP, SKELETON_EDGES
+from .prefetch import prefetch
 from .progress import progress_bar
 from .series import PoseSeries
 
@@ -76,12 +81,56 @@ CADENCE_STEPS = 6  # running cadence over this many most recent steps
 PLAUSIBLE_SPM = {"running": (120.0, 240.0), "walking": (50.0, 160.0)}
 VERDICT_RGB: dict[str, RGB] = {"judged": (140, 230, 140), "partly_judged": (250, 210, 90),
                                "not_judged": (255, 110, 110)}
+MIN_PANEL_VISIBILITY = 0.5  # a joint angle is shown only when its landmarks are at least this
+# visible (MediaPipe visibility); below it the panel shows "--" instead of a guessed value
+FAR_RGB: RGB = (150, 150, 150)  # the far leg of a side view: greyed, it is less reliable
 FLASH_S = 0.17  # the "L strike" label stays this long (real seconds, at least 3 frames)
 
 _INTERVALS = ("knee", "hip", "shank")
 _CLOCK_HZ = 90000  # the writer's clock; output times are rounded to it
 
 _log = logging.getLogger(__name__)
+
+# Bump when what is drawn changes: a kept overlay made by older code is then rendered again.
+OVERLAY_VERSION = 1
+# The render key is stored in the MP4's ``comment`` tag, after this prefix.
+KEY_PREFIX = "gaitcheck-overlay:"
+
+
+def render_key(series: PoseSeries, analysis: Mapping[str, Any], size: tuple[int, int], *,
+               webm: bool = False) -> str:
+    """Hash of everything an overlay shows: the source video, landmarks, analysis and size.
+
+    The analysis' creation time and version stamp are left out (they are not drawn), so the
+    same analysis of the same pose gives the same key.
+    """
+    h = hashlib.sha256()
+    drawn = {k: v for k, v in analysis.items() if k not in ("created_utc", "gaitcheck_version")}
+    head = {"version": OVERLAY_VERSION, "size": list(size), "webm": webm,
+            "video": series.source_sha256 or series.source, "fps": series.fps,
+            "frame_size": list(series.frame_size)}
+    h.update(json.dumps(head, sort_keys=True, default=str).encode())
+    h.update(json.dumps(drawn, sort_keys=True, default=str).encode())
+    assert series.frame_index is not None
+    for arr in (series.xy_px, series.time_s, series.frame_index):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:32]
+
+
+def _rendered_key(path: Path) -> str | None:
+    """The render key stored in an overlay file, or None (missing, unreadable, other tool)."""
+    if not path.is_file():
+        return None
+    from .video import container_comment
+
+    comment = container_comment(path) or ""
+    return comment[len(KEY_PREFIX):] if comment.startswith(KEY_PREFIX) else None
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    part = dst.with_name(dst.name + ".part")
+    shutil.copyfile(src, part)
+    part.replace(dst)
 
 
 def _verdict_line(analysis: Mapping[str, Any]) -> tuple[str, RGB] | None:
@@ -181,9 +230,25 @@ class OverlayPainter:
             self.cad_times = np.array(step_times, dtype=np.float64)
         else:
             self.cad_frames, self.cad_times = self.ic_frames, self.ic_times
+        diffs = np.diff(self.cad_times)
+        self._all_gaps = diffs[diffs > 0] if diffs.size else np.array([np.inf])
+        if self._all_gaps.size == 0:
+            self._all_gaps = np.array([np.inf])
         activity = str((analysis.get("activity") or {}).get("label") or "running")
         self.cadence_range = PLAUSIBLE_SPM.get(activity, PLAUSIBLE_SPM["running"])
         self.verdict_line = _verdict_line(analysis)
+        # The far leg of a side view is drawn grey: it is partly hidden and less reliable.
+        self.far = (("right" if self.near == "left" else "left")
+                    if self.side_view and self.near else None)
+        # Values are shown only for frames with a usable pose inside the analysed steps.
+        vis = np.asarray(series.visibility, dtype=float)
+        self.leg_ok = {side: np.nanmin(vis[:, list(LEG[side][:3])], axis=1) >= MIN_PANEL_VISIBILITY
+                       for side in LEG}
+        self.pelvis_ok = np.nanmin(vis[:, [LEFT_HIP, RIGHT_HIP]], axis=1) >= MIN_PANEL_VISIBILITY
+        frames_of_steps = [int(s["ic_frame"]) for s in analysis.get("steps") or []
+                           if s.get("ic_frame") is not None]
+        self.step_span = ((min(frames_of_steps), max(frames_of_steps))
+                          if frames_of_steps else None)
         self.ic_by_foot: dict[str, NDArray[np.int64]] = {
             s: np.array([f for f, _, ft in ics if ft == s], dtype=np.int64) for s in SIDE_RGB
         }
@@ -270,13 +335,29 @@ class OverlayPainter:
             Steps per minute, NaN before the second initial contact.
         """
         k = int(np.searchsorted(self.cad_frames, frame, side="right"))
-        if k < 2:
-            return float("nan")
-        times = self.cad_times[max(0, k - CADENCE_STEPS - 1):k]
+        if k < CADENCE_STEPS + 1:
+            return float("nan")  # too few steps yet: a rate from 1-2 steps is not a cadence
+        times = self.cad_times[k - CADENCE_STEPS - 1:k]
+        gaps = np.diff(times)
+        if gaps.size and float(np.max(gaps)) > 1.5 * float(np.median(self._all_gaps)):
+            return float("nan")  # a missed step inside the window would halve the rate
         span = float(times[-1] - times[0])
         spm = 60.0 * (len(times) - 1) / span if span > 0 else float("nan")
         lo, hi = self.cadence_range
         return spm if lo <= spm <= hi else float("nan")
+
+    def shows(self, row: int | None, frame: int, side: str | None) -> bool:
+        """True when the panel may show a value for this frame: a pose was found, the
+        landmarks involved are visible enough, and the frame lies within the analysed steps."""
+        if row is None or self.step_span is None:
+            return False
+        if not self.step_span[0] <= frame <= self.step_span[1]:
+            return False
+        ok = self.pelvis_ok if side is None else self.leg_ok[side]
+        return bool(ok[row])
+
+    def _side_text(self, side: str) -> RGB:
+        return FAR_RGB if side == self.far else TEXT_RGB[side]
 
     # ------------------------------------------------------------------ drawing
     def paint(self, frame_rgb: NDArray[np.uint8], frame: int) -> NDArray[np.uint8]:
@@ -332,7 +413,7 @@ class OverlayPainter:
         for side in order:
             parity = 1 if side == "left" else 0
             edges = [(a, b) for a, b in SKELETON_EDGES if a % 2 == parity and b % 2 == parity]
-            groups.append((SIDE_RGB[side], edges))
+            groups.append((FAR_RGB if side == self.far else SIDE_RGB[side], edges))
         r = self.radius
         for rgb, edges in groups:
             joints: set[int] = set()
@@ -381,7 +462,26 @@ class OverlayPainter:
                 rr = 2 * r
                 draw.ellipse([hx - rr, hy - rr, hx + rr, hy + rr], outline=rgb, width=self.lw)
                 text = ("L" if side == "left" else "R") + " strike"
-                self._text(canvas, (hx, hy - 3 * r), text, TEXT_RGB[side], big=True, anchor="mb")
+                self._strike_label(canvas, hx, hy, rr, text, TEXT_RGB[side])
+
+    def _strike_label(self, canvas: Image.Image, hx: float, hy: float, rr: float, text: str,
+                      rgb: RGB) -> None:
+        """Put the strike label beside the foot, never on it: below the heel (on the belt) when
+        it fits in the picture, else behind the foot, clear of the ring around the heel."""
+        img = self._label(text, rgb, big=True)
+        w, h = self.size
+        below = hy + rr + self.lw + 2
+        if below + img.height <= h:
+            x = min(max(hx - img.width / 2, 0.0), w - img.width)
+            self._text(canvas, (x, below), text, rgb, big=True)
+            return
+        # Behind the foot: opposite the running direction.
+        if self.facing < 0:
+            x = hx + rr + self.lw + 2
+        else:
+            x = hx - rr - self.lw - 2 - img.width
+        x = min(max(x, 0.0), w - img.width)
+        self._text(canvas, (x, hy), text, rgb, big=True, anchor="lm")
 
     def _draw_panel(self, canvas: Image.Image, draw: ImageDraw.ImageDraw, row: int | None,
                     frame: int) -> None:
@@ -416,9 +516,9 @@ class OverlayPainter:
             for name in _INTERVALS:
                 self._text(canvas, (x, y), name, MID_RGB, stroke=False)
                 for side, cx_ in (("left", col_l), ("right", col_r)):
-                    v = float(self.angles[side][name][row]) if row is not None else math.nan
-                    self._text(canvas, (cx_, y), _fmt_deg(v), TEXT_RGB[side], stroke=False,
-                               anchor="rt")
+                    v = self.angles[side][name][row] if self.shows(row, frame, side) else math.nan
+                    self._text(canvas, (cx_, y), _fmt_deg(float(v)), self._side_text(side),
+                               stroke=False, anchor="rt")
                 y += line
             self._text(canvas, (x, y), "overstride", MID_RGB, stroke=False)
             for side, cx_ in (("left", col_l), ("right", col_r)):
@@ -426,10 +526,11 @@ class OverlayPainter:
                 k = int(np.searchsorted(ic, frame, side="right"))
                 value = self.overstride.get(int(ic[k - 1])) if k else None
                 txt = "--" if value is None else f"{value:.0f}%"
-                self._text(canvas, (cx_, y), txt, TEXT_RGB[side], stroke=False, anchor="rt")
+                self._text(canvas, (cx_, y), txt, self._side_text(side), stroke=False,
+                           anchor="rt")
             y += line
         else:
-            v = float(self.pelvis_tilt[row]) if row is not None else math.nan
+            v = float(self.pelvis_tilt[row]) if self.shows(row, frame, None) else math.nan
             low = "" if not math.isfinite(v) or abs(v) < 0.5 else (" L low" if v > 0 else " R low")
             self._text(canvas, (x, y), f"pelvis {_fmt_deg(abs(v))}{low}", MID_RGB, stroke=False)
             y += line
@@ -447,6 +548,8 @@ def write_overlay(
     progress: bool = True,
     webm: bool = False,
     max_width_px: int = MAX_WIDTH_PX,
+    poster_path: str | Path | None = None,
+    reuse: str | Path | None = None,
 ) -> Path:
     """Write the annotated video (see the module docstring for what is drawn).
 
@@ -471,6 +574,13 @@ def write_overlay(
         Also write a VP9 ``.webm`` next to ``out_path`` (same name, ``.webm`` suffix).
     max_width_px : int
         Sources wider than this are downscaled for the overlay.
+    poster_path : str or Path, optional
+        Also save one painted frame as a JPEG (the contact of the middle analysed step, else
+        the middle frame): the poster image of the ``<video>`` in report.html.
+    reuse : str or Path, optional
+        An earlier overlay (e.g. the one in the output folder being replaced): when it was
+        rendered from the same video, landmarks, analysis and size (its stored
+        :func:`render_key` matches), it is copied instead of rendered again.
 
     Returns
     -------
@@ -486,6 +596,7 @@ def write_overlay(
 
     video_path = Path(video_path)
     out_path = Path(out_path)
+    reuse = Path(reuse) if reuse is not None else None
     if hasattr(analysis, "to_dict"):
         analysis = analysis.to_dict()
     if series.n_frames == 0:
@@ -501,11 +612,31 @@ def write_overlay(
         max_side = int(math.floor(max(w, h) * max_width_px / w))
     size = scaled_size((w, h), max_side)
     painter = OverlayPainter(series, analysis, size)
+    poster_frame = _poster_frame(analysis, first, last)
     targets = [out_path] + ([out_path.with_suffix(".webm")] if webm else [])
-    writers = [WebVideoWriter(p, size[0], size[1], info.nominal_fps) for p in targets]
-    frames = (f for f in iter_frames(video_path, max_side_px=max_side, info=info,
-                                     turn_deg=turn)
-              if f.index >= first)
+    key = render_key(series, analysis, size, webm=webm)
+    old_poster = (Path(reuse).parent / Path(poster_path).name
+                  if reuse is not None and poster_path is not None else None)
+    if (reuse is not None and reuse != out_path and _rendered_key(reuse) == key
+            and (old_poster is None or old_poster.is_file())):
+        # The previous overlay shows exactly this (same video, landmarks, analysis, size).
+        _copy_atomic(reuse, out_path)
+        if webm and reuse.with_suffix(".webm").is_file():
+            _copy_atomic(reuse.with_suffix(".webm"), out_path.with_suffix(".webm"))
+        if old_poster is not None and poster_path is not None:
+            _copy_atomic(old_poster, Path(poster_path))
+        _log.info("overlay: unchanged, reused %s", reuse)
+        return out_path
+    writers = [WebVideoWriter(p, size[0], size[1], info.nominal_fps, comment=KEY_PREFIX + key)
+               for p in targets]
+    # Three stages on their own threads, each queue bounded (memory stays flat): decoding and
+    # RGB conversion (FFmpeg threads), drawing (Pillow), and encoding here (x264 threads).
+    decoded = prefetch(itertools.takewhile(
+        lambda f: f.index <= last,
+        (f for f in iter_frames(video_path, max_side_px=max_side, info=info, turn_deg=turn)
+         if f.index >= first),
+    ))
+    painted = prefetch((f.index, f.time_s, painter.paint(f.rgb, f.index)) for f in decoded)
     t0: float | None = None
     last_t = -math.inf
     min_dt = 1.0 / _CLOCK_HZ
@@ -513,34 +644,55 @@ def write_overlay(
     started = time.perf_counter()
     bar = progress_bar(last - first + 1, enabled=progress, desc="overlay")
     try:
-        for f in frames:
-            if f.index > last:
-                break
+        for index, time_s, out in painted:
             if t0 is None:
-                t0 = f.time_s
-            t = f.time_s - t0
+                t0 = time_s
+            t = time_s - t0
             if not t > last_t + min_dt:  # repeated or reordered container time: keep order
                 t = last_t + 1.0 / info.nominal_fps if n else 0.0
-            out = painter.paint(f.rgb, f.index)
+            if poster_path is not None and index == poster_frame:
+                _save_jpeg(out, Path(poster_path))
             for writer in writers:
                 writer.write(out, t)
             last_t = t
             n += 1
             bar.update(1)
+            if index >= last:
+                break
         if n == 0:
             raise VideoError(
                 f"{video_path} has no decodable frames {first}-{last} (the pose series' range); "
                 "pass the video the series was made from."
             )
     except BaseException:
+        painted.close()
         for writer in writers:
             writer.close(keep=False)
         raise
     finally:
         bar.close()
+    painted.close()
     for writer in writers:
         writer.close()
     elapsed = time.perf_counter() - started
     _log.info("overlay: %d frames in %.1f s (%.1f frames/s)", n, elapsed, n / max(elapsed, 1e-9))
     return out_path
 
+
+
+def _poster_frame(analysis: Mapping[str, Any], first: int, last: int) -> int:
+    """Decode index of the poster: the contact of the middle analysed step, else mid-clip."""
+    frames = sorted(int(s["ic_frame"]) for s in analysis.get("steps") or []
+                    if s.get("ic_frame") is not None and first <= int(s["ic_frame"]) <= last)
+    return frames[len(frames) // 2] if frames else (first + last) // 2
+
+
+def _save_jpeg(rgb: NDArray[np.uint8], path: Path) -> None:
+    """Write ``rgb`` as a JPEG atomically (``.part`` then rename)."""
+    import io
+
+    from .plots import write_bytes_atomic
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=85)
+    write_bytes_atomic(path, buf.getvalue())

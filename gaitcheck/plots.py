@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import os
+import textwrap
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +42,13 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    part = p.with_name(p.name + ".part")
-    part.write_bytes(data)
-    os.replace(part, p)
+    # Unique per process and call: two writers never share a temporary file.
+    part = p.with_name(f".{p.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        part.write_bytes(data)
+        os.replace(part, p)
+    finally:
+        part.unlink(missing_ok=True)
     return p
 
 
@@ -61,6 +67,32 @@ def _save(fig: Figure, out_path: str | Path) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return write_bytes_atomic(out_path, buf.getvalue())
+
+
+CURVE_NAMES: dict[str, str] = {
+    "knee_flexion_deg": "Knee bend",
+    "hip_flexion_deg": "Hip flexion (thigh ahead of vertical)",
+    "shank_angle_deg": "Shin angle from vertical",
+    "hip_adduction_deg": "Hip adduction (thigh inward)",
+    "pelvic_obliquity_deg": "Pelvic tilt (side to side)",
+}
+"""User-facing names of the stride-cycle curves of ``analysis["cycle_curves"]``."""
+
+MIN_CYCLES_FOR_SD = 3
+"""A spread band needs at least this many cycles: an SD from two is not a spread."""
+
+TREND_ALPHA = 0.05
+"""Two-sided significance level a per-step trend must reach to be drawn."""
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    """Titles and labels wrapped onto lines so they are never cut at the figure edge."""
+    return textwrap.fill(text, width)
+
+
+def curve_name(name: str) -> str:
+    """User-facing name of a cycle curve key (``knee_flexion_deg`` -> ``Knee bend``)."""
+    return CURVE_NAMES.get(name, _pretty(name).split(" (")[0])
 
 
 def _pretty(name: str) -> str:
@@ -99,6 +131,7 @@ def plot_cycle_curve(
     ax = fig.add_subplot()
     pct = np.asarray(curve.get("percent", np.arange(101)), dtype=float)
     drawn = False
+    few = False
     for k, side in enumerate(("left", "right")):
         data = curve.get(side)
         if not data or data.get("mean") is None:
@@ -111,7 +144,10 @@ def plot_cycle_curve(
         if data.get("far_leg"):
             label += ", far leg: less reliable"
         ax.plot(pct, mean, color=color, lw=2, label=label, ls="--" if data.get("far_leg") else "-")
-        ax.fill_between(pct, mean - sd, mean + sd, color=color, alpha=0.18, lw=0)
+        if n is None or int(n) >= MIN_CYCLES_FOR_SD:
+            ax.fill_between(pct, mean - sd, mean + sd, color=color, alpha=0.18, lw=0)
+        else:
+            few = True
         to = data.get("toe_off_pct")
         if to is not None and np.isfinite(to):
             ax.axvline(float(to), color=color, ls="--", lw=1)
@@ -138,8 +174,9 @@ def plot_cycle_curve(
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of stride cycle (contact to next contact of the same foot)")
     unit = curve.get("unit", "")
-    ax.set_ylabel(f"{_pretty(name).split(' (')[0]} ({unit})" if unit else _pretty(name))
-    ax.set_title(title or _pretty(name).split(" (")[0] + ": mean ± SD per side", fontsize=11)
+    ax.set_ylabel(str(unit) or "value")
+    spread = "average per side" if few else "average ± 1 SD per side"
+    ax.set_title(_wrap(title or f"{curve_name(name)}: {spread}"), fontsize=11)
     ax.grid(alpha=0.3)
     if drawn:
         ax.legend(fontsize=8, loc="best")
@@ -172,17 +209,26 @@ def step_trend(steps: Sequence[Mapping[str, Any]], metric: str) -> dict[str, flo
     -------
     dict or None
         ``slope_per_min``, ``intercept``, ``change_over_clip`` (fitted end minus start) and
-        ``n``; ``None`` with fewer than 4 finite values or no time spread.
+        ``n``; ``None`` with fewer than 4 finite values or no time spread. Also ``p_value``
+        (two-sided test of a zero slope, ordinary least squares) and ``significant`` (p below
+        :data:`TREND_ALPHA`). ``slope_per_min`` is a rate, not a forecast: a clip of a few
+        seconds says nothing about a minute of running, so reports show only the change over
+        the clip.
     """
+    from scipy import stats
+
     t, v, _ = _steps_table(steps, metric)
     if t.size < 4 or np.ptp(t) <= 0:
         return None
-    slope, intercept = np.polyfit(t, v, 1)
+    fit = stats.linregress(t, v)
+    p = float(fit.pvalue) if np.isfinite(fit.pvalue) else 1.0
     return {
-        "slope_per_min": float(slope * 60.0),
-        "intercept": float(intercept),
-        "change_over_clip": float(slope * np.ptp(t)),
+        "slope_per_min": float(fit.slope * 60.0),
+        "intercept": float(fit.intercept),
+        "change_over_clip": float(fit.slope * np.ptp(t)),
         "n": int(t.size),
+        "p_value": p,
+        "significant": p < TREND_ALPHA,
     }
 
 
@@ -193,8 +239,10 @@ def plot_step_metric(
     *,
     name: str | None = None,
     unit: str = "",
+    typical_range: tuple[float, float] | None = None,
 ) -> Path:
-    """Per-step values over time, coloured by foot, with a linear trend line.
+    """Per-step values over time, coloured by foot, the typical range shaded, and a linear
+    trend line only when the trend is statistically significant (see :func:`step_trend`).
 
     Parameters
     ----------
@@ -204,21 +252,27 @@ def plot_step_metric(
         Column to plot.
     out_path : str or Path
     name, unit : str, optional
-        Axis label parts.
+        Title and axis label.
+    typical_range : (low, high), optional
+        Shaded as the typical range (from the rules table).
 
     Returns
     -------
     Path
     """
     t, v, foot = _steps_table(steps, metric)
-    fig = _figure(6.4, 3.2)
+    fig = _figure(6.4, 3.4)
     ax = fig.add_subplot()
+    if typical_range is not None:
+        lo, hi = typical_range
+        ax.axhspan(lo, hi, color="#2e9d4f", alpha=0.12, lw=0, zorder=0,
+                   label=f"typical range {lo:g}-{hi:g}")
     for side in ("left", "right"):
         sel = foot == side
         if sel.any():
             ax.scatter(t[sel], v[sel], s=22, color=SIDE_COLORS[side], label=side, zorder=3)
     trend = step_trend(steps, metric)
-    if trend is not None:
+    if trend is not None and trend["significant"]:
         xs = np.array([t.min(), t.max()])
         ax.plot(
             xs,
@@ -226,15 +280,21 @@ def plot_step_metric(
             color="0.25",
             lw=1.5,
             ls="--",
-            label=f"trend {trend['slope_per_min']:+.2f} {unit}/min".replace(" /", "/"),
+            label=f"drift over the clip\n{trend['change_over_clip']:+.1f} {unit} "
+                  f"(p = {trend['p_value']:.3f})",
         )
     label = name or _pretty(metric)
     ax.set_xlabel("time in clip (s)")
-    ax.set_ylabel(f"{label} ({unit})" if unit else label)
-    ax.set_title(f"{label}: every step", fontsize=11)
+    ax.set_ylabel(unit or "value")
+    ax.set_title(_wrap(f"{label}: every step"), fontsize=11)
+    if t.size and typical_range is not None:
+        # keep the band in view, but let the data set the scale
+        lo_v, hi_v = float(np.min(v)), float(np.max(v))
+        pad = 0.1 * max(hi_v - lo_v, 1e-6)
+        ax.set_ylim(min(lo_v, typical_range[0]) - pad, max(hi_v, typical_range[1]) + pad)
     ax.grid(alpha=0.3)
     if t.size:
-        ax.legend(fontsize=8, loc="best")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     else:
         ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center")
     return _save(fig, out_path)
@@ -408,10 +468,11 @@ def plot_key_frames(frames: Sequence[KeyFrame], out_path: str | Path) -> Path:
 
 
 def plot_changes(rows: Sequence[Mapping[str, Any]], out_path: str | Path) -> Path:
-    """Horizontal bars of the % change per metric between two runs (from ``compare``).
+    """Horizontal bars of the % change per measure between two runs (from ``compare``).
 
-    Bars are green when the change is in the metric's better direction, red when worse and grey
-    otherwise; hatched bars are within measurement noise.
+    A bar is green or red only when the change is beyond that measure's noise (its verdict is
+    better or worse); changes within noise are grey. The grey band behind each bar spans the
+    measure's noise in percent, and the axis spans at least ±10% so a 1% change looks small.
 
     Parameters
     ----------
@@ -424,21 +485,30 @@ def plot_changes(rows: Sequence[Mapping[str, Any]], out_path: str | Path) -> Pat
     Path
     """
     usable = [r for r in rows if r.get("change_pct") is not None]
-    fig = _figure(6.4, 0.45 * max(len(usable), 1) + 1.2)
+    fig = _figure(6.4, 0.45 * max(len(usable), 1) + 1.4)
     ax = fig.add_subplot()
     colors = {"better": "#2e9d4f", "worse": "#c8372d"}
+    extent = 10.0
     for i, r in enumerate(usable):
-        color = colors.get(str(r.get("direction")), "#8a8a8a")
-        hatch = None if r.get("exceeds_noise") else "///"
-        ax.barh(i, float(r["change_pct"]), color=color, hatch=hatch, edgecolor="white")
+        change = float(r["change_pct"])
+        before = abs(float(r.get("before") or 0.0))
+        noise = r.get("noise")
+        if noise is not None and before > 0:
+            band = 100.0 * float(noise) / before
+            ax.barh(i, 2 * band, left=-band, height=0.8, color="0.9", zorder=0)
+            extent = max(extent, min(band, 100.0))
+        color = colors.get(str(r.get("verdict")), "#9a9a9a")
+        ax.barh(i, change, height=0.5, color=color, zorder=2)
+        extent = max(extent, abs(change))
+    ax.set_xlim(-1.15 * extent, 1.15 * extent)
     ax.set_yticks(
         range(len(usable)), [str(r.get("name", r.get("metric"))) for r in usable], fontsize=8
     )
     ax.invert_yaxis()
     ax.axvline(0, color="0.3", lw=1)
     ax.set_xlabel("change from the first to the second run (%)")
-    ax.set_title("What moved (green better, red worse, hatched = within noise)", fontsize=10)
+    ax.set_title("What moved (grey band: within noise)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     if not usable:
-        ax.text(0.5, 0.5, "no common metrics", ha="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no measures in common", ha="center", transform=ax.transAxes)
     return _save(fig, out_path)

@@ -35,6 +35,7 @@ from .errors import (
 )
 from .models import ModelFile, cache_root, file_sha256, resolve_model
 from .orientation import upright_turn_deg
+from .prefetch import prefetch
 from .progress import progress_bar
 from .series import PoseSeries, empty_arrays
 from .video import (
@@ -92,6 +93,11 @@ def cache_key(video_sha256: str, model_sha256: str, cfg: PoseConfig, turn_deg: i
     }
     if turn_deg:
         payload["turn_deg"] = int(turn_deg)
+    if cfg.workers > 1:
+        # Chunked runs match a sequential one within tolerance, not bit for bit: own entry.
+        from .chunked import effective_workers
+
+        payload["chunks"] = effective_workers(cfg.workers)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -221,6 +227,12 @@ def run_landmarker(
         Coordinates in pixels of the full-size upright (and turned) frame; ``time_s`` in real
         seconds.
     """
+    if cfg.workers > 1:
+        from .chunked import run_chunked
+
+        chunked = run_chunked(video_path, info, model, cfg, cfg.workers)
+        if chunked is not None:
+            return chunked
     import mediapipe as mp
 
     w_px, h_px = turned_size(info.frame_size, turn_deg)
@@ -244,9 +256,11 @@ def run_landmarker(
         bar = progress_bar(total, enabled=progress, desc=Path(video_path).name, file=err)
         with bar, create_landmarker(model.path, cfg) as landmarker, \
                 create_people_detector(model.path, cfg) as people_detector:
-            for k, frame in enumerate(iter_frames(
-                    video_path, start_s=cfg.start_s, end_s=cfg.end_s,
-                    max_side_px=cfg.max_side_px, info=info, turn_deg=turn_deg)):
+            # Decoding runs ahead in a thread (bounded queue), overlapping the model.
+            frames = prefetch(iter_frames(video_path, start_s=cfg.start_s, end_s=cfg.end_s,
+                                          max_side_px=cfg.max_side_px, info=info,
+                                          turn_deg=turn_deg))
+            for k, frame in enumerate(frames):
                 # A coarse grey picture is enough to tell a repeated frame from a new one.
                 sig = frame.rgb[::8, ::8].mean(axis=2)
                 if prev_sig is not None and \
@@ -378,11 +392,12 @@ def check_person(series: PoseSeries, cfg: PoseConfig, video_path: str | Path) ->
         )
 
 
-def _load_if_key(path: Path, key: str) -> PoseSeries | None:
+def _load_if_key(path: Path, key: str, *, discard: bool = True) -> PoseSeries | None:
     """The series saved at ``path`` when it is readable and made with ``key``; else None.
 
     An unreadable or inconsistent file (truncated, zero bytes, flipped bits, mistyped header)
-    is deleted with a :class:`CacheWarning`, so the caller recomputes and rewrites it.
+    gives a :class:`CacheWarning` and, with ``discard``, is deleted, so the caller recomputes
+    and rewrites it. (A ``pose.npz`` of an output set is left for the next set to replace.)
     """
     if not path.is_file():
         return None
@@ -391,17 +406,18 @@ def _load_if_key(path: Path, key: str) -> PoseSeries | None:
     except SeriesError as exc:
         warnings.warn(f"Discarded a damaged saved pose series ({exc}); recomputing it.",
                       CacheWarning, stacklevel=3)
-        with contextlib.suppress(OSError):
-            path.unlink()
+        if discard:
+            with contextlib.suppress(OSError):
+                path.unlink()
         return None
     return series if series.meta.get("cache_key") == key else None
 
 
-def _load_saved(target: Path, video_sha: str, model_sha: str, cfg: PoseConfig
-                ) -> PoseSeries | None:
+def _load_saved(target: Path, video_sha: str, model_sha: str, cfg: PoseConfig, *,
+                discard: bool = True) -> PoseSeries | None:
     """``OUT_DIR/pose.npz`` when it was made from this video, model and settings (from
     upright frames, or from frames turned by the turn it records)."""
-    series = _load_if_key(target, cache_key(video_sha, model_sha, cfg))
+    series = _load_if_key(target, cache_key(video_sha, model_sha, cfg), discard=discard)
     if series is not None or not target.is_file():
         return series
     try:
@@ -552,7 +568,7 @@ def load_or_extract(
     use = cache and cfg.use_cache
     target = Path(out_dir) / "pose.npz" if out_dir is not None else None
     if target is not None and use:
-        series = _load_saved(target, video_sha, model.sha256, cfg)
+        series = _load_saved(target, video_sha, model.sha256, cfg, discard=save)
         if series is not None:
             series = _with_provenance(series, path)
             check_person(series, cfg, path)
@@ -566,14 +582,22 @@ def load_or_extract(
     return series
 
 
-def save_outputs(series: PoseSeries, out_dir: str | Path, *, trc: bool = False) -> list[Path]:
-    """Write ``pose.npz``, ``pose.csv`` (and ``pose.trc``) into ``out_dir``, each atomically."""
+def save_outputs(series: PoseSeries, out_dir: str | Path, *, trc: bool = False,
+                 height_cm: float | None = None) -> list[Path]:
+    """Write ``pose.npz``, ``pose.csv`` (and ``pose.trc``) into ``out_dir``, each atomically.
+
+    With ``height_cm`` the TRC is scaled to metres from the runner's height
+    (:func:`gaitcheck.scale.metres_per_pixel`); without it, it is in pixels.
+    """
+    from .scale import metres_per_pixel
+
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = [series.save(out / "pose.npz"), series.to_csv(out / "pose.csv")]
         if trc:
-            written.append(series.to_trc(out / "pose.trc"))
+            scale = None if height_cm is None else metres_per_pixel(series.xy_px, height_cm)
+            written.append(series.to_trc(out / "pose.trc", m_per_px=scale))
     except OSError as exc:
         raise GaitcheckError(f"Cannot write results to {out} ({exc.strerror}); choose a "
                              "writable output folder.") from None

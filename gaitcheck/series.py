@@ -336,12 +336,14 @@ class PoseSeries:
         tmp.replace(path)
         return path
 
-    def to_trc(self, path: str | Path, *, use_world: bool = False) -> Path:
+    def to_trc(self, path: str | Path, *, use_world: bool = False,
+               m_per_px: float | None = None) -> Path:
         """Write an OpenSim TRC marker file.
 
-        Image landmarks are written in metres-free image units flipped to y up (pixels) unless
-        ``use_world`` is set, in which case MediaPipe world coordinates (metres, y flipped to up)
-        are written. Missing markers are empty fields, as OpenSim expects.
+        Image landmarks are written flipped to y up, in pixels, or in metres when ``m_per_px``
+        is given (see :func:`gaitcheck.scale.metres_per_pixel`, from the runner's height);
+        with ``use_world`` MediaPipe world coordinates (metres, y flipped to up) are written.
+        Missing markers are empty fields, as OpenSim expects.
         """
         path = Path(path)
         n = self.n_frames
@@ -355,6 +357,9 @@ class PoseSeries:
             pts[..., 1] = self.frame_size[1] - self.xy_px[..., 1]
             pts[..., 2] = np.where(np.isfinite(self.xy_px[..., 0]), 0.0, np.nan)
             units = "px"
+            if m_per_px is not None:
+                pts *= float(m_per_px)
+                units = "m"
         flat = pts.reshape(n, -1)
         txt = np.char.mod("%.6f", flat)
         txt[~np.isfinite(flat)] = ""

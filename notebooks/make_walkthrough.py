@@ -1,7 +1,9 @@
-"""Write ``walkthrough.ipynb`` (run: ``python notebooks/make_walkthrough.py``).
+"""Write ``walkthrough.ipynb`` (run: ``python notebooks/make_walkthrough.py [--execute]``).
 
 The notebook is generated so its cells stay short and reviewable as Python; edit this script,
-not the ``.ipynb``. Outputs are not stored; ``tests/test_notebook.py`` executes it.
+not the ``.ipynb``. With ``--execute`` it is run in a fresh kernel (on the sample clip
+``videos/side_treadmill_01.mp4``) and saved with its outputs, so it reads well on a code host;
+``tests/test_notebook.py`` executes it too, on the clip and on the bundled demo series.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ CELLS: list[tuple[str, str]] = [
     ("md", """# gaitcheck walkthrough: from a phone video to gait metrics
 
 This notebook runs gaitcheck's steps one at a time on a real treadmill clip filmed from the
-side, so you can see what each step contributes:
+side (the sample clip `videos/side_treadmill_01.mp4`; without it, the bundled pose series of the
+same clip), so you can see what each step contributes:
 
 1. **landmarks**: MediaPipe finds 33 body points in every frame (cached after the first run);
 2. **cleaning**: left/right mix-ups are undone, outliers dropped, short gaps filled, noise
@@ -35,18 +38,30 @@ import numpy as np
 import gaitcheck
 from gaitcheck.config import Config
 
-VIDEO = Path(os.environ.get("GAITCHECK_VIDEO", "../../shared/videos/side_treadmill_01.mp4"))
+# The clip: $GAITCHECK_VIDEO, else the sample clip shipped in videos/. GAITCHECK_VIDEO=demo (or
+# no clip at all) uses the bundled pose series of the same run instead: no video decoding.
+DEMO = Path(gaitcheck.__file__).parent / "data" / "demo_side_treadmill.npz"
+choice = os.environ.get("GAITCHECK_VIDEO", "")
+candidates = [Path(choice)] if choice and choice != "demo" else [
+    Path("../videos/side_treadmill_01.mp4"), Path("../../shared/videos/side_treadmill_01.mp4")]
+VIDEO = None if choice == "demo" else next((p for p in candidates if p.is_file()), None)
 cfg = Config()
-print("gaitcheck", gaitcheck.__version__, "| clip:", VIDEO.name, "| found:", VIDEO.is_file())"""),
+print("gaitcheck", gaitcheck.__version__, "| source:",
+      VIDEO.name if VIDEO else "bundled demo pose series (no video)")"""),
     ("md", """## 1. Landmarks
 
 `load_or_extract` runs the pose model over every frame, or loads the result from the cache
 (`$GAITCHECK_CACHE_DIR`) when this clip was processed before with the same settings. The
 result is a `PoseSeries`: pixel coordinates per frame and landmark, with the container's
-timestamps."""),
-    ("code", """from gaitcheck.pose import load_or_extract
+timestamps. Without a video, the bundled series is loaded instead."""),
+    ("code", """from gaitcheck.series import PoseSeries
 
-series = load_or_extract(VIDEO, cfg, progress=False)
+if VIDEO is not None:
+    from gaitcheck.pose import load_or_extract  # imports MediaPipe
+
+    series = load_or_extract(VIDEO, cfg, progress=False)
+else:
+    series = PoseSeries.load(DEMO)
 series.summary()"""),
     ("md", """## 2. Cleaning
 
@@ -154,7 +169,11 @@ drawn = series.with_arrays(xy_px=cleaned.raw_xy_px, visibility=cleaned.visibilit
 left_ics = [e["frame"] for e in result["events"]
             if e["foot"] == "left" and e["kind"] == "initial_contact"]
 frame = left_ics[len(left_ics) // 2]
-(image,) = read_frames(VIDEO, [frame])
+if VIDEO is not None:
+    (image,) = read_frames(VIDEO, [frame])
+else:  # no video: draw on a plain background of the clip's size
+    width, height = series.frame_size
+    image = np.full((height, width, 3), 235, np.uint8)
 painter = OverlayPainter(drawn, result, (image.shape[1], image.shape[0]))
 fig, ax = plt.subplots(figsize=(4, 7))
 ax.imshow(painter.paint(image, frame))
@@ -176,14 +195,30 @@ def build() -> nbformat.NotebookNode:
     return nb
 
 
-def main() -> Path:
-    """Write ``walkthrough.ipynb`` next to this script."""
+def execute(nb: nbformat.NotebookNode, timeout_s: int = 900) -> nbformat.NotebookNode:
+    """Run ``nb`` in a fresh kernel with the notebook folder as working directory."""
+    import nbclient
+
+    nbclient.NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
+                            resources={"metadata": {"path": str(Path(__file__).parent)}}
+                            ).execute()
+    for cell in nb.cells:  # no per-run metadata: a rerun gives no diff noise
+        cell.metadata.pop("execution", None)
+    return nb
+
+
+def main(run: bool = False) -> Path:
+    """Write ``walkthrough.ipynb`` next to this script (executed, with outputs, when ``run``)."""
     path = Path(__file__).with_name("walkthrough.ipynb")
     nb = build()
+    if run:
+        nb = execute(nb)
     nbformat.validate(nb)
     path.write_text(nbformat.writes(nb) + "\n")
     return path
 
 
 if __name__ == "__main__":
-    print(main())
+    import sys
+
+    print(main(run="--execute" in sys.argv[1:]))

@@ -162,7 +162,7 @@ def test_walking_clip_turns_and_exits(walk_series: PoseSeries) -> None:
     cad = d["metrics"]["cadence_spm"]["value"]
     # The clip is walking (README of ../shared/videos): gaitcheck must say so, since the running
     # metrics' typical ranges do not apply, and with a walking cadence (adults walk at roughly
-    # 95-135 steps/min; gaitcheck calls anything under 140 walking).
+    # 95-135 steps/min; gaitcheck calls anything under 135 walking).
     assert d["activity"]["label"] == "walking"
     assert 95 <= cad <= 135
     jsonschema.validate(d, SCHEMA)

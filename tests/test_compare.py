@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib.image as mpimg
+import numpy as np
 import pytest
 from test_findings import build_analysis
 
@@ -68,9 +70,10 @@ def test_different_views_and_findings_diff() -> None:
     a["findings"], b["findings"] = evaluate(a), evaluate(b)
     result = compare(a, b)
     assert [r["metric"] for r in result["rows"]] == ["cadence_spm"]
-    assert "different views" in result["notes"][0]
-    assert result["findings_resolved"] == ["overstride"]
-    assert result["findings_new"] == ["pelvic_drop"]
+    assert "Different camera views" in result["warnings"][0]
+    # the rear clip never measured overstride: that is not "resolved"
+    assert result["findings_resolved"] == [] and result["findings_new"] == []
+    assert set(result["findings_not_comparable"]) == {"overstride", "pelvic_drop"}
 
 
 def test_low_confidence_flagged() -> None:
@@ -114,3 +117,82 @@ def test_file_errors(tmp_path: Path) -> None:
         load_analysis(other)
     with pytest.raises(ConfigError, match="does not exist"):
         write_compare(tmp_path / "nope", other, tmp_path / "out")
+
+
+# --------------------------------------------------------------------------- report v2 (#13)
+def _visible_text(html: str) -> str:
+    html = re.sub(r"<style>.*?</style>", " ", html, flags=re.S)
+    html = re.sub(r'src="data:[^"]+"', " ", html)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_not_measured_in_b_is_not_resolved(tmp_path: Path) -> None:
+    a = build_analysis("side-left", {"overstride_pct_leg": 36.0})
+    b = build_analysis("rear", {"pelvic_drop_deg": 9.0})
+    a["findings"], b["findings"] = evaluate(a), evaluate(b)
+    pa, pb = tmp_path / "a.json", tmp_path / "b.json"
+    pa.write_text(json.dumps(a))
+    pb.write_text(json.dumps(b))
+    out = write_compare(pa, pb, tmp_path / "cmp")
+    md = out["md"].read_text()
+    html = _visible_text(out["html"].read_text())
+    for page in (md, html):
+        assert "No longer flagged" not in page and "Newly flagged" not in page
+        assert "Not measured in the second run" in page and "Different camera views" in page
+        assert "This is not a change" in page
+
+
+def test_same_view_resolved_and_new_use_titles(tmp_path: Path) -> None:
+    a = build_analysis("side-left", {"overstride_pct_leg": 36.0})
+    b = build_analysis("side-left", {"vertical_oscillation_pct_leg": 20.0})
+    a["findings"], b["findings"] = evaluate(a), evaluate(b)
+    result = compare(a, b)
+    assert result["findings_resolved"] == ["overstride"]
+    assert result["findings_new"] and result["findings_not_comparable"] == []
+    assert result["warnings"] == []
+    pa, pb = tmp_path / "a.json", tmp_path / "b.json"
+    pa.write_text(json.dumps(a))
+    pb.write_text(json.dumps(b))
+    out = write_compare(pa, pb, tmp_path / "cmp")
+    for page in (out["md"].read_text(), _visible_text(out["html"].read_text())):
+        assert "No longer flagged: Landing with the foot well ahead" in page
+        # user-facing names only: no rule or metric ids anywhere in the text
+        ids = set(result["findings_resolved"] + result["findings_new"])
+        ids |= {r["metric"] for r in result["rows"]}
+        words = set(re.findall(r"[a-z]+(?:_[a-z]+)+", page))
+        assert not (words & ids), words & ids
+        assert "side-left" not in page and "side view" in page
+
+
+def test_activity_and_person_warnings() -> None:
+    a = build_analysis("side-left")
+    b = build_analysis("side-left")
+    a["activity"], b["activity"] = {"label": "running"}, {"label": "walking"}
+    a["quality"]["body_proportions"] = {"shank_to_thigh": 1.02, "trunk_to_leg": 0.62}
+    b["quality"]["body_proportions"] = {"shank_to_thigh": 0.80, "trunk_to_leg": 0.63}
+    warn = compare(a, b)["warnings"]
+    assert any("Different activities" in w for w in warn)
+    assert any("different people" in w and "shin-to-thigh" in w for w in warn)
+    # within the tolerance: same person, no warning
+    b["quality"]["body_proportions"] = {"shank_to_thigh": 0.98, "trunk_to_leg": 0.64}
+    b["activity"] = {"label": "running"}
+    assert compare(a, b)["warnings"] == []
+
+
+def test_change_within_noise_is_not_coloured(tmp_path: Path) -> None:
+    """A -1% step-rate change (within noise) is drawn grey on an axis of at least ±10%, so it
+    neither looks large nor red."""
+    from gaitcheck.plots import plot_changes
+
+    a = build_analysis("side-left", {"cadence_spm": 170.0})
+    b = build_analysis("side-left", {"cadence_spm": 168.3})
+    rows = [r for r in compare(a, b)["rows"] if r["metric"] == "cadence_spm"]
+    assert rows[0]["verdict"] == "within noise" and rows[0]["direction"] == "worse"
+    img = mpimg.imread(plot_changes(rows, tmp_path / "c.png"))[..., :3]
+    red = np.all(np.abs(img - np.array([0xC8, 0x37, 0x2D]) / 255) < 0.05, axis=-1)
+    green = np.all(np.abs(img - np.array([0x2E, 0x9D, 0x4F]) / 255) < 0.05, axis=-1)
+    grey = np.all(np.abs(img - 0x9A / 255) < 0.02, axis=-1)
+    assert red.sum() == 0 and green.sum() == 0 and grey.sum() > 50
+    # 1% of a span of at least 2 x 11.5%: the bar is under 10% of the plot width
+    cols = np.where(grey.sum(axis=0) > 10)[0]  # bar columns, not anti-aliased text
+    assert cols.max() - cols.min() < 0.1 * img.shape[1]

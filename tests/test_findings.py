@@ -545,3 +545,35 @@ def test_unmeasured_metrics_by_view() -> None:
 
 def test_severities_order() -> None:
     assert SEVERITIES == ("info", "mild", "moderate", "marked")
+
+
+def test_red_flag_entry_is_not_numbered() -> None:
+    a = build_analysis("side-left", {"overstride_pct_leg": 38.0, "cadence_spm": 152.0})
+    found = evaluate(a, RunnerContext(red_flags=("night-pain",), weekly_mileage_change_pct=30))
+    flag = [f for f in found if f["kind"] == "red_flag"]
+    assert len(flag) == 1 and flag[0]["rank"] is None
+    ranks = [f["rank"] for f in found if f["kind"] != "red_flag"]
+    assert ranks == list(range(1, len(ranks) + 1))
+
+
+def test_pain_side_parsing() -> None:
+    ctx = RunnerContext(pain=("outer-hip:left", "groin"))
+    assert ctx.pain == ("outer-hip", "groin")
+    assert ctx.pain_side("outer-hip") == "left" and ctx.pain_side("groin") is None
+    assert json.loads(json.dumps(ctx.to_dict()))["pain_sides"] == {"outer-hip": "left"}
+    with pytest.raises(ConfigError, match="Pain side 'up'"):
+        RunnerContext(pain=("outer-hip:up",))
+    with pytest.raises(ConfigError, match="outer-hip:left"):
+        RunnerContext(pain=("elbow:left",))
+
+
+def test_pain_care_only_without_red_flags() -> None:
+    from gaitcheck.findings import pain_care
+
+    care = pain_care(RunnerContext(pain=("outer-hip",)))
+    assert [c["id"] for c in care] == ["outer-hip"]
+    names = [e["name"] for st in care[0]["stages"] for e in st["exercises"]]
+    assert "Side-lying hip abduction" in names and "Hip abduction hold (isometric)" in names
+    assert all(e["dose"] for st in care[0]["stages"] for e in st["exercises"])
+    assert pain_care(RunnerContext(pain=("outer-hip",), red_flags=("numbness",))) == []
+    assert pain_care(RunnerContext(pain=("groin",))) == []

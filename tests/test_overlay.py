@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 
 from gaitcheck.landmarks import LEFT_HEEL, LEFT_HIP, LEFT_KNEE, RIGHT_HIP, RIGHT_KNEE
-from gaitcheck.overlay import LEFT_RGB, RIGHT_RGB, TEXT_RGB, OverlayPainter, write_overlay
+from gaitcheck.overlay import (
+    CADENCE_STEPS,
+    FAR_RGB,
+    LEFT_RGB,
+    RIGHT_RGB,
+    TEXT_RGB,
+    OverlayPainter,
+    write_overlay,
+)
 from gaitcheck.series import PoseSeries, empty_arrays
 from gaitcheck.video import VideoWriter, iter_frames, probe
 
@@ -209,7 +217,12 @@ def test_painter_colours_sides_and_keeps_the_input() -> None:
     assert out.shape == black.shape and out.dtype == np.uint8
     assert not black.any(), "paint must not modify its input"
     assert tuple(out[170, 130]) == LEFT_RGB
-    assert tuple(out[170, 200]) == RIGHT_RGB
+    # side view with the left leg near the camera: the far (right) leg is greyed
+    assert tuple(out[170, 200]) == FAR_RGB
+    rear = {**minimal_analysis(40), "view": {"label": "rear", "confidence": 0.9,
+                                             "source": "auto"}, "quality": {"near_leg": None}}
+    out_rear = OverlayPainter(skeleton_series(), rear, (W, H)).paint(black, 0)
+    assert tuple(out_rear[170, 130]) == LEFT_RGB and tuple(out_rear[170, 200]) == RIGHT_RGB
     with pytest.raises(ValueError, match="size"):
         painter.paint(np.zeros((H, W + 2, 3), np.uint8), 0)
 
@@ -224,10 +237,20 @@ def test_strike_label_flashes_and_heel_marker_persists() -> None:
         return int((np.abs(region - np.array(rgb)).max(axis=2) < 30).sum())
 
     before, at, later = (painter.paint(black, f) for f in (4, 5, 5 + painter.flash_frames + 2))
-    label = (180, 206)  # rows above the heel (100, 225) where "L strike" is written
     text = TEXT_RGB["left"]  # labels use a lighter tint of the side colour
-    assert left_pixels(before, *label, rgb=text) == 0
-    assert left_pixels(at, *label, rgb=text) > left_pixels(later, *label, rgb=text) + 20
+
+    def label_pixels(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> int:
+        region = img[y0:y1, x0:x1].astype(int)
+        return int((np.abs(region - np.array(text)).max(axis=2) < 30).sum())
+
+    # The heel (100, 225) is too near the bottom for a label below it, so "L strike" goes
+    # behind the foot (the runner faces image-left): to the right of the ring, never on it.
+    rr = 2 * (painter.radius + 3)
+    beside = (200, H, 100 + rr, W)
+    assert label_pixels(before, *beside) == 0
+    assert label_pixels(at, *beside) > label_pixels(later, *beside) + 20
+    on_foot = (225 - rr, 225 + rr, 100 - rr, 100 + rr)
+    assert label_pixels(at, *on_foot) == 0
     ring = (218, 233)  # the heel marker at (100, 225)
     assert left_pixels(later, *ring) > 10 and left_pixels(before, *ring) == 0
 
@@ -237,8 +260,29 @@ def test_running_cadence_uses_recent_steps_only() -> None:
     painter = OverlayPainter(skeleton_series(200), analysis, (W, H))
     assert np.isnan(painter.cadence_at(4))
     assert np.isnan(painter.cadence_at(5))  # one contact: no step yet
-    assert painter.cadence_at(15) == pytest.approx(180.0)
+    # a rate from one or two steps is not a cadence: the panel waits for CADENCE_STEPS steps
+    assert np.isnan(painter.cadence_at(15))
+    assert painter.cadence_at(5 + 10 * CADENCE_STEPS) == pytest.approx(180.0)
     assert painter.cadence_at(199) == pytest.approx(180.0)
+
+
+def test_cadence_not_shown_across_a_missed_step() -> None:
+    analysis = minimal_analysis(200, step_frames=10)
+    del analysis["steps"][10]  # a contact the analysis did not keep: a gap of two steps
+    analysis["events"] = [e for e in analysis["events"] if e["frame"] != 105]
+    painter = OverlayPainter(skeleton_series(200), analysis, (W, H))
+    assert np.isnan(painter.cadence_at(120))  # window spans the gap: no halved rate
+    assert painter.cadence_at(199) == pytest.approx(180.0)  # window past the gap
+
+
+def test_panel_shows_only_measured_frames() -> None:
+    series = skeleton_series(40)
+    vis = series.visibility.copy()
+    vis[20] = 0.1  # a frame without a usable pose
+    series = series.with_arrays(visibility=vis)
+    painter = OverlayPainter(series, minimal_analysis(40, step_frames=10), (W, H))
+    assert painter.shows(10, 10, "left") and not painter.shows(20, 20, "left")
+    assert not painter.shows(2, 2, "left")  # before the first analysed step
 
 
 def test_time_base_is_exact_for_ntsc_rates(tmp_path: Path) -> None:
@@ -288,3 +332,20 @@ def test_overlay_of_a_real_analysis_of_the_synthetic_runner(tmp_path: Path) -> N
         patch = frames[f][y - 14:y + 15, x - 14:x + 15].reshape(-1, 3).astype(int)
         near_colour = np.abs(patch - np.array(LEFT_RGB)).max(axis=1) < 40
         assert near_colour.sum() > 10, f"no heel marker at left contact frame {f}"
+
+
+def test_poster_is_the_painted_middle_step(tmp_path: Path) -> None:
+    clip = tmp_path / "c.mp4"
+    n = 40
+    with VideoWriter(clip, W, H, FPS) as w:
+        for _ in range(n):
+            w.write(np.zeros((H, W, 3), np.uint8))
+    poster = tmp_path / "poster.jpg"
+    write_overlay(clip, skeleton_series(n), minimal_analysis(n), tmp_path / "o.mp4",
+                  progress=False, poster_path=poster)
+    from PIL import Image
+
+    img = np.asarray(Image.open(poster))
+    assert img.shape == (H, W, 3)
+    # the painted skeleton (left thigh, blue) is on the poster, on a black source frame
+    assert np.abs(img[170, 130].astype(int) - np.array(LEFT_RGB)).max() < 40

@@ -25,6 +25,12 @@ from gaitcheck.report import (
 )
 
 IMG_RE = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+CITE_RE = re.compile(r'<a class="cite" href="#[^"]+">(.*?)</a>')
+
+
+def _plain_cites(html: str) -> str:
+    """The page with citation links reduced to their text (to count sentences)."""
+    return CITE_RE.sub(r"\1", html)
 
 
 def _overstrider() -> dict[str, Any]:
@@ -202,11 +208,11 @@ def test_end_to_end_synthetic_runner(tmp_path: Path) -> None:
     ids = [f["id"] for f in findings]
     assert "overstride" in ids and "cadence_low" in ids
     a["findings"] = findings
-    schema_path = Path(analysis_mod.__file__).parent / "schema" / "analysis.schema.json"
-    if schema_path.is_file():
-        import jsonschema
+    # The schema ships inside the package: a missing schema is a failure, not a skip.
+    import jsonschema
 
-        jsonschema.validate(json.loads(json.dumps(a)), json.loads(schema_path.read_text()))
+    schema_path = Path(analysis_mod.__file__).parent / "schema" / "analysis.schema.json"
+    jsonschema.validate(json.loads(json.dumps(a)), json.loads(schema_path.read_text()))
     paths = write_report(a, tmp_path, findings=findings)
     html = paths["html"].read_text(encoding="utf-8")
     for sid in SECTION_IDS:
@@ -228,7 +234,144 @@ def test_shared_advice_is_spelled_out_once() -> None:
     assert len(firm) >= 2
     shared = {c["text"] for c in firm[0]["form_cues"]} & {c["text"] for c in firm[1]["form_cues"]}
     assert shared, "the fixture should produce two findings with a common cue"
-    html = render_html(analysis, findings)
+    html = _plain_cites(render_html(analysis, findings))
     for text in shared:
         assert html.count(escape(text)) == 1
     assert f"as in finding {firm[0]['rank']}" in html
+
+
+# --------------------------------------------------------------------------- report v2 (#13)
+def _section_order(html: str) -> list[str]:
+    return re.findall(r'<section id="([^"]+)"', html)
+
+
+def _finding_numbers(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<div class="card finding[^"]*" id="finding-[^"]+">'
+                                       r"<h3>(\d+)\. ", html)]
+
+
+def test_red_flag_first_outside_numbering_and_switches_off_self_treatment() -> None:
+    """With a red flag and outer-hip pain: the see-a-professional block is the first section,
+    findings are numbered 1..n (the same numbers in the summary, HTML and Markdown), and every
+    self-treatment block (relief, care plan, cues, exercises, step-rate target) is held back."""
+    a = _overstrider()
+    ctx = RunnerContext(pain=("outer-hip",), red_flags=("night-pain",))
+    findings = evaluate(a, ctx)
+    html = render_html(a, findings, ctx)
+    order = _section_order(html)
+    assert order[0] == "red-flags"
+    assert "relief" not in order and "pain-care" not in order
+    assert "While it hurts" not in html and "anti-inflammator" not in html.lower()
+    assert "Your step-rate guide" not in html
+    assert "Glute bridge" not in html and "What to try while running" not in html
+    assert html.count("held-back") >= 1
+    nums = _finding_numbers(html)
+    assert nums == list(range(1, len(nums) + 1)) and len(nums) >= 2
+    summary = html[html.index('id="summary"'):html.index('id="findings"')]
+    assert [int(v) for v in re.findall(r'<li value="(\d+)">', summary)] == nums[:3]
+    md = render_markdown(a, findings, ctx)
+    assert md.index("See a professional") < md.index("## What to work on")
+    md_nums = [int(n) for n in re.findall(r"^(\d+)\. \*\*", md, flags=re.M)]
+    assert md_nums == nums[: len(md_nums)]
+    assert "Glute bridge" not in md and "Advice held back" in md
+    # the same finding has the same number in both
+    first_html = re.search(r"<h3>1\. ([^<]+)</h3>", html)
+    assert first_html is not None and f"1. **{first_html.group(1)}**" in md
+
+
+def test_without_red_flag_outer_hip_pain_gets_a_dosed_abductor_plan() -> None:
+    a = _overstrider()
+    ctx = RunnerContext(pain=("outer-hip",))
+    html = render_html(a, evaluate(a, ctx), ctx)
+    order = _section_order(html)
+    assert order[0] == "summary" and "pain-care" in order and "relief" in order
+    care = html[html.index('id="pain-care"'):html.index('id="metrics"')]
+    # progressive hip-abductor work, load management and what to avoid
+    for name in ("Hip abduction hold", "Side-lying hip abduction", "Hip hitch", "Side plank"):
+        assert name in care, name
+    assert care.index("Hip abduction hold") < care.index("Side-lying hip abduction")
+    assert "Load." in care and "crossing your legs" in care and "3 on a 0-10 scale" in care
+    assert 'href="#ref-grimaldi-2015"' in care and 'href="#ref-mellor-2018"' in care
+
+
+def test_no_compressive_outer_thigh_stretch_is_advised() -> None:
+    """Stretching the outer thigh (IT band) compresses the gluteal tendons (Grimaldi 2015):
+    every sentence of the report that mentions it must advise against it."""
+    a = _overstrider()
+    ctx = RunnerContext(pain=("outer-hip:left",))
+    text = re.sub(r"<[^>]+>", " ", render_html(a, evaluate(a, ctx), ctx))
+    sentences = [x for x in re.split(r"(?<=[.;])\s", text)
+                 if re.search(r"outer.thigh|IT band\)? stretch|stretches that pull", x, re.I)]
+    assert sentences
+    for sentence in sentences:
+        assert re.search(r"leave out|skip|avoid", sentence, re.I), sentence
+
+
+@pytest.mark.parametrize("pain", [("outer-hip",), ()])
+def test_every_exercise_named_has_a_visible_dose(pain: tuple[str, ...]) -> None:
+    from gaitcheck.findings import load_advice
+
+    a = _overstrider()
+    ctx = RunnerContext(pain=pain)
+    html = _plain_cites(render_html(a, evaluate(a, ctx), ctx))
+    md = render_markdown(a, evaluate(a, ctx), ctx)
+    for ex in load_advice()["exercises"].values():
+        stem = ex["name"].lower().rstrip("s")
+        for page in (html, md):
+            if stem in page.lower():
+                assert escape(ex["dose"]) in page or ex["dose"] in page, ex["name"]
+
+
+def test_side_specific_pain_note() -> None:
+    a = build_analysis("rear", {"pelvic_drop_deg": (4.0, 9.0)})
+    left = RunnerContext(pain=("outer-hip:left",))
+    right = RunnerContext(pain=("outer-hip:right",))
+    assert left.pain == ("outer-hip",) and left.pain_side("outer-hip") == "left"
+    f_left = {f["id"]: f for f in evaluate(a, left)}["pelvic_drop"]
+    f_right = {f["id"]: f for f in evaluate(a, right)}["pelvic_drop"]
+    assert "not the left side" in f_left["why_it_matters"]
+    assert "the side of your outer hip pain" in f_right["why_it_matters"]
+    html = render_html(a, evaluate(a, left), left)
+    assert "pain at the left outer hip" in html and "steps on the left leg" in html
+
+
+def test_references_section_resolves_every_citation() -> None:
+    from gaitcheck.report.references import load_references
+
+    a = _overstrider()
+    ctx = RunnerContext(pain=("outer-hip",))
+    html = render_html(a, evaluate(a, ctx), ctx)
+    assert _section_order(html)[-1] == "references"
+    refs_html = html[html.index('id="references"'):]
+    anchors = set(re.findall(r'<li id="(ref-[^"]+)"', refs_html))
+    links = set(re.findall(r'<a class="cite" href="#(ref-[^"]+)"', html))
+    assert links and links <= anchors  # every in-text link lands on an entry
+    assert {"ref-heiderscheit-2011", "ref-bramah-2018", "ref-dingenen-2018"} <= anchors
+    by_anchor = {r.anchor: r for r in load_references()}
+    for anchor in anchors:
+        ref = by_anchor[anchor]
+        assert ref.authors and ref.title and ref.journal
+        assert ref.doi or not ref.verified or ref.label == "hip-pain guide", ref.label
+        if ref.doi:
+            assert f"doi:{ref.doi}" in refs_html
+    md = render_markdown(a, evaluate(a, ctx), ctx)
+    assert "## References" in md and "doi:10.1177/0363546518793657" in md  # Bramah 2018
+
+
+def test_overlay_video_embedded_with_poster(tmp_path: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "overlay.mp4").write_bytes(b"\x00")  # the report only links it by name
+    Image.new("RGB", (90, 160), (10, 200, 30)).save(out / "overlay_poster.jpg")
+    paths = write_report(_overstrider(), out, plots=False, overlay=out / "overlay.mp4")
+    html = paths["html"].read_text(encoding="utf-8")
+    video = re.search(r"<video [^>]*>", html)
+    assert video is not None
+    assert 'src="overlay.mp4"' in video.group(0)  # relative: works wherever the folder goes
+    assert 'poster="data:image/jpeg;base64,' in video.group(0)
+    assert str(tmp_path) not in html
+    # without an overlay there is no <video>
+    plain = write_report(_overstrider(), tmp_path / "plain", plots=False)
+    assert "<video" not in plain["html"].read_text(encoding="utf-8")

@@ -28,6 +28,12 @@ Array = NDArray[np.float64]
 # scale without cut-offs; these edges are gaitcheck's screening convention.
 REARFOOT_MIN_DEG = 8.0
 FOREFOOT_MAX_DEG = -5.0
+# Midstance when a step has no toe-off: half a stance, i.e. the duty factor times the two steps
+# of a stride; at a running duty factor of 0.35 (0.30-0.40 typical) that is 0.35 of a step.
+MIDSTANCE_STEP_SHARE = 0.35
+# Vertical oscillation: the hip path is resampled at 21 points a step (5 % steps, 15-20 ms at
+# running step times, finer than a 30 fps frame) so the range does not depend on frame timing.
+_BOB_GRID = np.linspace(0.0, 1.0, 21)
 
 
 def leg_length_px(xy: Array, near_leg: str) -> float:
@@ -36,6 +42,40 @@ def leg_length_px(xy: Array, near_leg: str) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return float(np.nanmedian(leg_length_series(xy, hip, knee, ankle)))
+
+
+def body_proportions(xy: Array, near_leg: str) -> dict[str, float | None]:
+    """Segment-length ratios of the body in the picture (clip medians), to tell people apart.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, 33, 2)
+        Cleaned landmarks in pixels.
+    near_leg : str
+        Leg whose segments are measured (the near leg in side views).
+
+    Returns
+    -------
+    dict
+        ``leg_length_px`` (thigh + shank), ``shank_to_thigh`` (knee-ankle / hip-knee) and
+        ``trunk_to_leg`` (shoulder-mid to hip-mid / leg); ``None`` where not measurable.
+        Ratios do not depend on the distance to the camera, so two clips of one person filmed
+        from the same view give similar values.
+    """
+    hip, knee, ankle, _, _ = LEG[near_leg]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        thigh = float(np.nanmedian(np.linalg.norm(xy[:, hip] - xy[:, knee], axis=-1)))
+        shank = float(np.nanmedian(np.linalg.norm(xy[:, knee] - xy[:, ankle], axis=-1)))
+        trunk = float(np.nanmedian(np.linalg.norm(
+            (xy[:, 11] + xy[:, 12]) / 2 - (xy[:, 23] + xy[:, 24]) / 2, axis=-1)))
+
+    def ratio(a: float, b: float) -> float | None:
+        return round(a / b, 4) if np.isfinite(a) and np.isfinite(b) and b > 0 else None
+
+    leg = thigh + shank
+    return {"leg_length_px": round(leg, 2) if np.isfinite(leg) else None,
+            "shank_to_thigh": ratio(shank, thigh), "trunk_to_leg": ratio(trunk, leg)}
 
 
 def strike_class(foot_angle: Array) -> NDArray[np.str_]:
@@ -91,17 +131,16 @@ def side_step_metrics(
         out["knee_flexion_ic_deg"][m] = flexion_deg(p[:, hip], p[:, knee], p[:, ankle])
         out["foot_angle_ic_deg"][m] = foot_angle_deg(p[:, heel], p[:, toe], facing)
 
-    # Midstance: halfway between IC and TO (or 20 % of the step when TO is missing).
+    # Midstance: halfway between IC and TO (or MIDSTANCE_STEP_SHARE when TO is missing).
     mid_t = np.where(np.isfinite(steps.to_time_s), 0.5 * (steps.ic_time_s + steps.to_time_s),
-                     steps.ic_time_s + 0.2 * steps.step_time_s)
+                     steps.ic_time_s + MIDSTANCE_STEP_SHARE * steps.step_time_s)
     at_mid = interp_at(mid_t, time_s, xy)
     hm = 0.5 * (at_mid[:, LEFT_HIP] + at_mid[:, RIGHT_HIP])
     sm = 0.5 * (at_mid[:, LEFT_SHOULDER] + at_mid[:, RIGHT_SHOULDER])
     out["trunk_lean_deg"] = angle_from_up_deg(hm, sm, facing)
 
     # Vertical oscillation: range of the hip-midpoint height within each step, on a fine grid.
-    grid = np.linspace(0.0, 1.0, 21)
-    tt = steps.ic_time_s[:, None] + grid[None, :] * steps.step_time_s[:, None]
+    tt = steps.ic_time_s[:, None] + _BOB_GRID[None, :] * steps.step_time_s[:, None]
     hip_y = 0.5 * (xy[:, LEFT_HIP, 1] + xy[:, RIGHT_HIP, 1])
     yy = interp_at(tt.ravel(), time_s, hip_y).reshape(tt.shape)
     with warnings.catch_warnings():

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..findings import RunnerContext, evaluate, metric_info
+from ..findings import RunnerContext, evaluate, load_rules, metric_info
 from ..metrics.summary import METRICS
 from ..plots import (
     KeyFrame,
@@ -19,8 +19,10 @@ from ..plots import (
     plot_key_frames,
     plot_left_right,
     plot_step_metric,
+    step_trend,
     write_text_atomic,
 )
+from ..plots import curve_name as _curve_name
 from .html import SECTION_IDS, render_html
 from .markdown import render_markdown
 
@@ -131,6 +133,7 @@ def write_report(
     key_frames: Sequence[KeyFrame] | None = None,
     rules_path: str | Path | None = None,
     plots: bool = True,
+    overlay: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write ``report.html``, ``report.md`` and the plot PNGs into ``out_dir``.
 
@@ -151,6 +154,10 @@ def write_report(
         Coach's rules table, used only when ``findings`` is omitted.
     plots : bool
         False skips all figures (faster; the report says no plots were made).
+    overlay : str or Path, optional
+        The annotated video written into ``out_dir`` (``overlay.mp4``): report.html shows it as
+        a ``<video>`` linked by its file name, with ``overlay_poster.jpg`` beside it (when
+        present) embedded as the poster.
 
     Returns
     -------
@@ -173,32 +180,44 @@ def write_report(
                 (
                     "cycle",
                     p,
-                    f"{name.replace('_', ' ')}: mean ± SD per side over the "
-                    "stride cycle; dashed lines mark toe-off.",
+                    f"{_curve_name(name)} through one stride, from landing to the next landing of "
+                    "the same foot: the line is the average per side, the shading ±1 standard "
+                    "deviation across strides (shown only with 3 strides or more); dashed "
+                    "vertical lines mark when the foot leaves the ground.",
                 )
             )
         steps = analysis.get("steps") or []
         metrics = analysis.get("metrics") or {}
+        activity = str((analysis.get("activity") or {}).get("label", "running"))
+        typical: dict[str, tuple[float, float]] = {}
+        for rule in load_rules(rules_path).rules:
+            if rule.kind == "threshold" and activity in rule.applies_to:
+                typical.setdefault(rule.metric, rule.typical_range)
         for key in _STEP_METRICS:
             if key not in metrics or not any(s.get(key) is not None for s in steps):
                 continue
             info = metric_info(key)
+            unit = str(metrics[key].get("unit", info["unit"]))
             p = plot_step_metric(
                 steps,
                 key,
                 plot_dir / f"steps_{key}.png",
                 name=info["name"],
-                unit=str(metrics[key].get("unit", info["unit"])),
+                unit=unit,
+                typical_range=typical.get(key),
             )
             paths[f"plot_steps_{key}"] = p
-            images.append(
-                (
-                    "steps",
-                    p,
-                    f"{info['name']} at every step; the dashed trend line "
-                    "shows drift over the clip (for example with fatigue).",
-                )
-            )
+            trend = step_trend(steps, key)
+            band = " The green band is the typical range." if key in typical else ""
+            if trend is not None and trend["significant"]:
+                drift = (f" The dashed line is a statistically significant drift over the clip "
+                         f"({trend['change_over_clip']:+.1f} {unit} from first to last step, "
+                         f"p = {trend['p_value']:.3f}).")
+            else:
+                drift = (" No significant drift over the clip (a trend is drawn only when a "
+                         "test of the slope gives p < 0.05).")
+            images.append(("steps", p, f"{info['name']} at every step, left and right foot."
+                           f"{band}{drift}"))
         if any(
             isinstance(m, dict) and m.get("left") is not None and m.get("right") is not None
             for m in metrics.values()
@@ -218,7 +237,11 @@ def write_report(
                     "midpoint, the red arrow shows how far the heel lands ahead of it.",
                 )
             )
-    html = render_html(analysis, findings, context, images)
+    video = None
+    if overlay is not None:
+        poster = Path(overlay).with_name("overlay_poster.jpg")
+        video = (Path(overlay).name, poster if poster.is_file() else None)
+    html = render_html(analysis, findings, context, images, video=video)
     paths["html"] = write_text_atomic(out / "report.html", html)
     paths["md"] = write_text_atomic(out / "report.md", render_markdown(analysis, findings, context))
     return paths

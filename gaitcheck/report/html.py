@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -14,8 +15,10 @@ from ..findings import (
     cadence_target,
     limits_statement,
     metric_info,
+    pain_care,
     pain_notes,
     prevention_advice,
+    prevention_exercises,
     red_flags,
     relief_advice,
     unmeasured_metrics,
@@ -33,6 +36,7 @@ from ._common import (
     verdict_block,
     view_label,
 )
+from .references import cited, link_citations, references_html
 
 CSS = """
 :root{--fg:#1d2330;--muted:#5b6473;--line:#dde2ea;--card:#f7f9fc;--accent:#1f6fb4;
@@ -57,12 +61,15 @@ padding:1px 9px;margin-right:6px;vertical-align:middle;background:var(--info)}
 .badge.marked{background:var(--marked)}.badge.conf{background:#8a94a6}
 .redflag{background:#fdecea;border:2px solid var(--marked);border-radius:10px;padding:12px 16px}
 .redflag h2{border:none;color:var(--marked);margin-top:0}
+a.cite{color:inherit;text-decoration:underline dotted}.refs li{margin:.35em 0}
+h4{font-size:.98rem;margin:.8em 0 .2em}
 .target{background:#eaf3fb;border:1px solid #bcd6ee}
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
 th{background:var(--card)}td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.low td{color:var(--muted)}
+figure.overlay video{max-width:100%;max-height:80vh;background:#000;border-radius:6px}
 figure{margin:12px 0}figure img{max-width:100%;height:auto;border:1px solid var(--line);
 border-radius:6px}figcaption{font-size:.85rem;color:var(--muted)}
 details summary{cursor:pointer;font-weight:600}
@@ -82,8 +89,19 @@ SECTION_IDS = (
     "prevention",
     "method",
     "limits",
+    "references",
 )
-"""Section ids every report carries (``red-flags`` and ``relief`` are added when relevant)."""
+"""Section ids every report carries (``red-flags``, ``pain-care`` and ``relief`` are added when
+relevant; ``red-flags`` always comes first)."""
+
+HELD_BACK = (
+    "Held back until a professional has assessed the warning sign you reported (see the top "
+    "of this report); take this finding to that appointment."
+)
+"""What a finding shows instead of its cues and exercises when a red flag was reported."""
+
+
+_TAG = re.compile(r"<[^>]+>")
 
 
 def _img_tag(path: Path, alt: str) -> str:
@@ -91,9 +109,17 @@ def _img_tag(path: Path, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
 
 
-def _finding_html(f: dict[str, Any], seen: dict[str, Any] | None = None) -> str:
+def _exercise_li(e: dict[str, Any]) -> str:
+    return (f"<li><strong>{escape(e['name'])}</strong>: {escape(e['dose'])}. "
+            f"<em>Progression:</em> {escape(e['progression'])}</li>")
+
+
+def _finding_html(
+    f: dict[str, Any], seen: dict[str, Any] | None = None, advice: bool = True
+) -> str:
     """One finding card. ``seen`` maps advice ids already shown to the rank that showed them, so
-    a cue or exercise shared by several findings is spelled out once and referred to after."""
+    a cue or exercise shared by several findings is spelled out once and referred to after.
+    ``advice=False`` (a red flag was reported) replaces cues and exercises by a note."""
     seen = {} if seen is None else seen
     sev = str(f.get("severity", "info"))
     conf = (f.get("confidence") or {}).get("level", "")
@@ -103,7 +129,7 @@ def _finding_html(f: dict[str, Any], seen: dict[str, Any] | None = None) -> str:
     )
     parts = [
         f'<div class="card finding {escape(sev)}" id="finding-{escape(str(f["id"]))}">',
-        f"<h3>{f.get('rank', '')}. {escape(str(f['title']))}</h3><p>{head}</p>",
+        f"<h3>{f.get('rank') or ''}. {escape(str(f['title']))}</h3><p>{head}</p>",
         f"<p><strong>What we saw.</strong> {escape(str(f.get('what_we_saw', '')))}</p>",
     ]
     if f.get("why_it_matters"):
@@ -123,6 +149,11 @@ def _finding_html(f: dict[str, Any], seen: dict[str, Any] | None = None) -> str:
         return f'<li class="muted"><strong>{escape(label)}</strong>: as in finding {first}.</li>'
 
     cues = f.get("form_cues") or []
+    exercises = f.get("exercises") or []
+    if not advice:
+        if cues or exercises:
+            parts.append(f'<p class="muted held-back">{escape(HELD_BACK)}</p>')
+        cues, exercises = [], []
     if cues:
         items = "".join(
             again(f"cue:{c.get('id', c['title'])}", c["title"])
@@ -130,12 +161,9 @@ def _finding_html(f: dict[str, Any], seen: dict[str, Any] | None = None) -> str:
             for c in cues
         )
         parts.append(f"<p><strong>What to try while running</strong></p><ul>{items}</ul>")
-    exercises = f.get("exercises") or []
     if exercises:
         items = "".join(
-            again(f"ex:{e.get('id', e['name'])}", e["name"])
-            or f"<li><strong>{escape(e['name'])}</strong>: {escape(e['dose'])}. "
-            f"<em>Progression:</em> {escape(e['progression'])}</li>"
+            again(f"ex:{e.get('id', e['name'])}", e["name"]) or _exercise_li(e)
             for e in exercises
         )
         parts.append(f"<p><strong>Strength and stability work</strong></p><ul>{items}</ul>")
@@ -143,7 +171,9 @@ def _finding_html(f: dict[str, Any], seen: dict[str, Any] | None = None) -> str:
     return "".join(parts)
 
 
-def _metrics_table(analysis: dict[str, Any]) -> str:
+def _metrics_table(analysis: dict[str, Any], height_cm: float | None = None) -> str:
+    from ..scale import pct_leg_to_cm
+
     rows = []
     for key, m in (analysis.get("metrics") or {}).items():
         if not isinstance(m, dict):
@@ -164,6 +194,9 @@ def _metrics_table(analysis: dict[str, Any]) -> str:
             )
         if m.get("approximate"):
             extra += "<br><span class='muted'>approximate</span>"
+        if height_cm is not None and m.get("unit") == "% leg" and is_num(m.get("value")):
+            cm = pct_leg_to_cm(float(m["value"]), height_cm)
+            extra += f"<br><span class='muted'>about {cm:.1f} cm for your height</span>"
         reason_html = f"<br><span class='muted'>{escape(reasons)}</span>" if reasons else ""
         sd = f" ± {fmt(m.get('sd'), d)}" if is_num(m.get("sd")) else ""
         rows.append(
@@ -257,6 +290,7 @@ def render_html(
     findings: list[dict[str, Any]],
     context: RunnerContext | None = None,
     images: Sequence[tuple[str, Path, str]] = (),
+    video: tuple[str, Path | None] | None = None,
 ) -> str:
     """Build the report page.
 
@@ -270,6 +304,9 @@ def render_html(
     images : sequence of (group, path, caption)
         PNG files to embed; ``group`` is one of ``cycle``, ``steps``, ``left_right``,
         ``key_frames``.
+    video : (str, Path or None), optional
+        File name of the overlay video next to the report (linked relatively, so the page
+        stays self-contained otherwise) and its poster JPEG (embedded).
 
     Returns
     -------
@@ -278,26 +315,45 @@ def render_html(
     """
     ctx = context or RunnerContext()
     block = red_flags(ctx)
+    advice_ok = ctx.self_treatment_allowed
     shown = firm(findings)
     notes = [f for f in findings if f.get("kind") == "unreliable"]
-    target = cadence_target(analysis, ctx)
-    video = analysis.get("video") or {}
+    target = cadence_target(analysis, ctx) if advice_ok else None
+    care = pain_care(ctx)
+    vinfo = analysis.get("video") or {}
     title = f"gaitcheck {activity_word(analysis)} gait report"
-    src = Path(str(video.get("path", ""))).name
+    src = Path(str(vinfo.get("path", ""))).name
 
     sec: list[str] = []
-    nav = ['<a href="#summary">Summary</a>']
+    nav: list[str] = []
     if block:
         nav.append('<a href="#red-flags">See a professional</a>')
+    nav += ['<a href="#summary">Summary</a>', '<a href="#findings">Findings</a>']
+    if care:
+        nav.append('<a href="#pain-care">Your hip pain</a>')
     nav += [
-        '<a href="#findings">Findings</a>',
         '<a href="#metrics">Metrics</a>',
         '<a href="#plots">Plots</a>',
         '<a href="#quality">Capture quality</a>',
         '<a href="#prevention">Prevention</a>',
         '<a href="#method">Method</a>',
         '<a href="#limits">Limits</a>',
+        '<a href="#references">References</a>',
     ]
+
+    # Red flags first, outside the numbered findings: nothing below should be read before it.
+    if block:
+        flags = "".join(
+            f"<li><strong>{escape(fl['label'])}.</strong> {escape(fl['text'])}</li>"
+            for fl in block["flags"]
+        )
+        sec.append(
+            f'<section id="red-flags" class="redflag"><h2>{escape(block["title"])}</h2>'
+            f"<p>{escape(block['text'])}</p><ul>{flags}</ul>"
+            "<p>Until then this report holds back its exercise, form and self-care advice; "
+            "what it measured is still shown so you can take it to the appointment.</p>"
+            "</section>"
+        )
 
     # summary
     by_sev = {
@@ -306,8 +362,11 @@ def render_html(
     }
     counts = ", ".join(f"{n} {SEVERITY_LABEL[s]}" for s, n in by_sev.items() if n)
     top = "".join(
-        f"<li>{escape(f['title'])} <span class='muted'>({escape(f['severity'])})</span></li>"
-        for f in shown[:3]
+        f"<li value=\"{f.get('rank') or i}\"><a href=\"#finding-{escape(str(f['id']))}\">"
+        f"{escape(f['title'])}</a> "
+        f"<span class='muted'>({escape(SEVERITY_LABEL.get(f['severity'], f['severity']))})</span>"
+        "</li>"
+        for i, f in enumerate(shown[:3], start=1)
     )
     cad = (analysis.get("metrics") or {}).get("cadence_spm") or {}
     lines = [
@@ -355,28 +414,37 @@ def render_html(
     )
     sec.append(f'<section id="summary"><h2>Summary</h2>{"".join(lines)}</section>')
 
-    if block:
-        flags = "".join(
-            f"<li><strong>{escape(fl['label'])}.</strong> {escape(fl['text'])}</li>"
-            for fl in block["flags"]
-        )
-        sec.append(
-            f'<section id="red-flags" class="redflag"><h2>{escape(block["title"])}</h2>'
-            f"<p>{escape(block['text'])}</p><ul>{flags}</ul></section>"
-        )
-
     seen: dict[str, Any] = {}
-    body = "".join(_finding_html(f, seen) for f in shown + notes)
+    body = "".join(_finding_html(f, seen, advice_ok) for f in shown + notes)
     if not body and verdict is not None and verdict[1] == "not_judged":
         body = "<p>No findings: this clip could not be judged (see the summary).</p>"
     elif not body:
         body = "<p>No findings: every judged measure was within its typical range.</p>"
     sec.append(f'<section id="findings"><h2>Findings, most important first</h2>{body}</section>')
 
+    for c in care:
+        stages = "".join(
+            f"<h4>{escape(st['title'])}</h4><ul>"
+            + "".join(_exercise_li(e) for e in st["exercises"]) + "</ul>"
+            for st in c["stages"]
+        )
+        sec.append(
+            f'<section id="pain-care"><h2>{escape(c["title"])}</h2>'
+            f"<p><strong>Load.</strong> {escape(c['load'])}</p>"
+            f"<p><strong>Avoid.</strong> {escape(c['avoid'])}</p>"
+            f"<p><strong>Strengthen, step by step.</strong> Move to the next stage when the "
+            f"current one is easy and pain stays at or below 3 out of 10.</p>{stages}"
+            f"<p class='muted'>Sources: {escape(c['source'])}.</p></section>"
+        )
+
     sec.append(
         '<section id="metrics"><h2>Measurements</h2><p class="muted">Mean over all '
         "analysed steps, per side, left/right asymmetry (100 × |L − R| / mean) and how "
-        f"much to trust each value.</p>{_metrics_table(analysis)}</section>"
+        f"much to trust each value.</p>{_metrics_table(analysis, ctx.height_cm)}"
+        + ("<p class='muted'>Centimetres assume a leg (hip to ankle) of 49% of your height "
+           "(Winter 2009); proportions vary by a few percent between people.</p>"
+           if ctx.height_cm is not None else "")
+        + "</section>"
     )
 
     groups = {
@@ -395,30 +463,51 @@ def render_html(
             f"<figure>{_img_tag(p, c)}<figcaption>{escape(c)}</figcaption></figure>"
             for p, c in figs
         ]
+    if video is not None:
+        name, poster = video
+        poster_attr = ""
+        if poster is not None:
+            data = base64.b64encode(Path(poster).read_bytes()).decode("ascii")
+            poster_attr = f' poster="data:image/jpeg;base64,{data}"'
+        plots_html.insert(0, (
+            f'<h3>The video with what was measured</h3><figure class="overlay"><video '
+            f'controls muted playsinline preload="metadata"{poster_attr} '
+            f'src="{escape(name)}">Your browser cannot play the video; open '
+            f'<a href="{escape(name)}">{escape(name)}</a> next to this report.</video>'
+            "<figcaption>The skeleton as measured (the leg nearer the camera in colour, the "
+            "far leg grey), the vertical through the hips, and each landing with how far the "
+            "heel lands ahead of the hips. The panel shows values only for frames with a "
+            f"usable pose. The file {escape(name)} must stay next to this report.</figcaption>"
+            "</figure>"))
     if not plots_html:
         plots_html.append("<p>No plots were made for this report.</p>")
     sec.append(f'<section id="plots"><h2>Plots</h2>{"".join(plots_html)}</section>')
 
     sec.append(f'<section id="quality"><h2>Capture quality</h2>{_quality_html(analysis)}</section>')
 
-    prev = "".join(
-        f"<li><strong>{escape(p['title'])}.</strong> {escape(p['text'])}</li>"
-        for p in prevention_advice()
-    )
+    prev = []
+    for p in prevention_advice():
+        item = f"<li><strong>{escape(p['title'])}.</strong> {escape(p['text'])}"
+        if p["id"] == "strength" and advice_ok:
+            item += "<ul>" + "".join(_exercise_li(e) for e in prevention_exercises()) + "</ul>"
+        elif p["id"] == "strength":
+            item += " <span class='muted held-back'>Exercises and doses once a professional " \
+                    "has cleared you.</span>"
+        prev.append(item + "</li>")
     sec.append(
-        f'<section id="prevention"><h2>Prevention habits</h2><ul>{prev}</ul>'
+        f'<section id="prevention"><h2>Prevention habits</h2><ul>{"".join(prev)}</ul>'
         "<p class='muted'>From the runner's hip-pain guide, in gaitcheck's words.</p>"
         "</section>"
     )
 
-    if ctx.pain:
+    if ctx.pain and advice_ok:
         rel = "".join(
             f"<li><strong>{escape(r['title'])}.</strong> {escape(r['text'])}</li>"
             for r in relief_advice()
         )
         sec.append(f'<section id="relief"><h2>While it hurts</h2><ul>{rel}</ul></section>')
 
-    refs = "".join(f"<li><strong>{escape(a)}</strong>: {escape(b)}.</li>" for a, b in SOURCES)
+    uses = "".join(f"<li><strong>{escape(a)}</strong>: {escape(b)}.</li>" for a, b in SOURCES)
     sec.append(
         '<section id="method"><h2>Method and sources</h2><p>gaitcheck finds the runner\'s '
         "body landmarks in every frame with a pose-estimation model, cleans and smooths them, "
@@ -428,7 +517,7 @@ def render_html(
         "suit it. Findings come from a rules table of typical ranges; where no published "
         "cut-off exists the report says so and compares with typical values and your own "
         "earlier runs.</p>"
-        f"<ul>{refs}</ul></section>"
+        f"<p>What each source is used for:</p><ul>{uses}</ul></section>"
     )
 
     lim = limits_statement()
@@ -437,6 +526,12 @@ def render_html(
     sec.append(
         f'<section id="limits"><h2>{escape(lim["title"])}</h2><h3>It can show</h3>'
         f"<ul>{can}</ul><h3>It cannot</h3><ul>{cannot}</ul></section>"
+    )
+    body_html = link_citations("".join(sec))
+    refs = cited([_TAG.sub(" ", body_html)])
+    body_html += (
+        '<section id="references"><h2>References</h2><p class="muted">Every source named in '
+        f"this report, in full.</p>{references_html(refs)}</section>"
     )
 
     meta = (
@@ -449,6 +544,6 @@ def render_html(
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>"
         f"<h1>{escape(title)}</h1><p class='muted'>{meta}</p><nav>{''.join(nav)}</nav>"
-        + "".join(sec)
+        + body_html
         + "</main></body></html>\n"
     )

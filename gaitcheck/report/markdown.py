@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..findings import RunnerContext, cadence_target, limits_statement, prevention_advice, red_flags
+from ..findings import (
+    RunnerContext,
+    cadence_target,
+    limits_statement,
+    pain_care,
+    pain_notes,
+    prevention_advice,
+    prevention_exercises,
+    red_flags,
+)
 from ._common import (
     SEVERITY_LABEL,
     VERDICT_LABEL,
@@ -16,6 +25,7 @@ from ._common import (
     verdict_block,
     view_label,
 )
+from .references import cited
 
 MAX_FINDINGS = 5
 
@@ -45,10 +55,11 @@ def render_markdown(
     ctx = context or RunnerContext()
     out: list[str] = [f"# {activity_word(analysis).capitalize()} gait check", ""]
     block = red_flags(ctx)
+    advice_ok = ctx.self_treatment_allowed
     if block:
         out += [f"**{block['title']}.** {block['text']}", ""]
         out += [f"- {f['label']}" for f in block["flags"]]
-        out.append("")
+        out += ["", "Exercise, form and self-care advice is held back until then.", ""]
     verdict = verdict_block(analysis, findings)
     if verdict is not None:
         head, name, reasons = verdict
@@ -68,9 +79,13 @@ def render_markdown(
         out += ["## What to work on", ""]
         for i, f in enumerate(shown[:MAX_FINDINGS], start=1):
             sev = SEVERITY_LABEL.get(f["severity"], f["severity"])
-            out.append(f"{i}. **{f['title']}** ({sev})")
+            out.append(f"{f.get('rank') or i}. **{f['title']}** ({sev})")
             out.append(f"   - Seen: {f['what_we_saw'].split(' No published')[0]}")
             cues = f.get("form_cues") or []
+            if not advice_ok:
+                if cues or f.get("exercises"):
+                    out.append("   - Advice held back until a professional has seen you.")
+                continue
             if cues:
                 out.append(f"   - Try: {cues[0]['title']}.")
             for e in f.get("exercises") or []:
@@ -82,11 +97,22 @@ def render_markdown(
     if unreliable:
         names = ", ".join(str(f.get("metric_name") or f["metric"]).lower() for f in unreliable)
         out += [f"Could not judge reliably from this clip: {names}.", ""]
-    target = cadence_target(analysis, ctx)
+    target = cadence_target(analysis, ctx) if advice_ok else None
     if target:
         out += [f"**Step rate:** {target['text']}", ""]
+    for p in pain_notes(ctx):
+        out += [f"**Pain at the {p['label']}.** {p['text']}", ""]
+    for c in pain_care(ctx):
+        out += [f"## {c['title']}", "", f"- Load: {c['load']}", f"- Avoid: {c['avoid']}"]
+        for st in c["stages"]:
+            out.append(f"- {st['title']}:")
+            out += [f"   - {e['name']}: {e['dose']}." for e in st["exercises"]]
+        out.append("")
     out += ["## Habits", ""]
-    out += [f"- {p['title']}." for p in prevention_advice()]
+    for p in prevention_advice():
+        out.append(f"- {p['title']}.")
+        if p["id"] == "strength" and advice_ok:
+            out += [f"   - {e['name']}: {e['dose']}." for e in prevention_exercises()]
     lim = limits_statement()
     out += [
         "",
@@ -95,4 +121,9 @@ def render_markdown(
         f"({lim['title'].lower()}: see the full report)._",
         "",
     ]
+    refs = cited(out)
+    if refs:
+        out += ["## References", ""]
+        out += [f"- {r.label}: {r.citation()}" for r in refs]
+        out.append("")
     return "\n".join(out)
