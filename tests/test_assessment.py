@@ -492,3 +492,17 @@ def test_reports_are_titled_by_activity_and_never_reassure_when_not_judged(
     f = evaluate(forced)
     for text in (render_html(forced, f), render_markdown(forced, f)):
         assert "could not be judged" in text and "Nothing" not in text
+
+
+def test_a_skeleton_jumping_between_people_is_noted(clean_run: Any) -> None:
+    s = clean_run.series
+    assert motion.identity_jumps(s.xy_px, s.time_s) == 0
+    # From the middle on, the pose belongs to someone 3 leg lengths to the right.
+    leg = clean_run.truth["leg_length_px"]
+    xy = s.xy_px.copy()
+    xy[s.n_frames // 2:, :, 0] += 3 * leg
+    jumped = s.with_arrays(xy_px=xy, frame_size=(s.frame_size[0] + int(3 * leg) + 1,
+                                                 s.frame_size[1]))
+    assert motion.identity_jumps(jumped.xy_px, jumped.time_s) == 1
+    a = analyze_pose(jumped).to_dict()
+    assert "multiple_people" in codes(a) and "high" not in levels(a)
