@@ -44,8 +44,8 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--end", type=float, metavar="S", help="stop at S seconds")
     p.add_argument("--no-cache", action="store_true", help="rerun the pose model even if a "
                    "saved result exists")
-    p.add_argument("--workers", type=int, metavar="N", help="processes for the pose model, "
-                   "each on a time chunk of the video (default 1; at most the cores)")
+    p.add_argument("--pose-workers", type=int, metavar="N", help="processes for the pose "
+                   "model, each on a time chunk of the video (default 1; at most the cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -58,7 +58,7 @@ def config_from_args(args: argparse.Namespace, **sections: dict[str, Any]) -> Co
             "start_s": args.start,
             "end_s": args.end,
             "use_cache": False if args.no_cache else None,
-            "workers": getattr(args, "workers", None),
+            "workers": getattr(args, "pose_workers", None),
         }
     }
     for name, values in sections.items():
