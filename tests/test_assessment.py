@@ -492,6 +492,7 @@ def test_reports_are_titled_by_activity_and_never_reassure_when_not_judged(
     f = evaluate(forced)
     for text in (render_html(forced, f), render_markdown(forced, f)):
         assert "could not be judged" in text and "Nothing" not in text
+    assert "What to work on" not in render_markdown(forced, f)
 
 
 def test_a_skeleton_jumping_between_people_is_noted(clean_run: Any) -> None:
