@@ -562,7 +562,16 @@ def _provenance_reasons(series: PoseSeries) -> list[dict[str, str]]:
             f"wrong); gaitcheck turned it {turn} deg clockwise and measured it upright.",
         ))
     people = int(meta.get("people_max") or 1)
-    if people > 1:
+    jumps = motion.identity_jumps(series.xy_px, series.time_s)
+    if jumps:
+        out.append(reason(
+            "multiple_people",
+            f"The tracked body jumped {jumps} time{'s' if jumps > 1 else ''} between two "
+            "frames further than anyone can move, so the pose model switched between people "
+            "(or onto something else); check on the overlay that the skeleton stays on the "
+            "runner, and film the runner alone.",
+        ))
+    elif people > 1:
         unsure = "" if meta.get("people_tracked_largest", True) else (
             " The person followed was not always the largest in view, so check on the overlay "
             "that the skeleton stays on the runner.")

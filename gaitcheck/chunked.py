@@ -66,11 +66,11 @@ def plan_chunks(info: VideoInfo, start_s: float, end_s: float, n: int,
 
 
 def _run_chunk(path: str, info: VideoInfo, model: ModelFile, cfg: PoseConfig,
-               keep_from_s: float) -> PoseSeries:
+               keep_from_s: float, turn_deg: int = 0) -> PoseSeries:
     """Landmarks of one chunk (with its lead-in), then only the frames from ``keep_from_s``."""
     from .pose import run_landmarker
 
-    series = run_landmarker(Path(path), info, model, cfg, progress=False)
+    series = run_landmarker(Path(path), info, model, cfg, progress=False, turn_deg=turn_deg)
     slow = info.nominal_fps / (cfg.capture_fps or info.nominal_fps)
     file_t = series.time_s / slow  # file seconds (repaired ones only nudged by 1 ms)
     rows = np.flatnonzero(file_t >= keep_from_s - 1e-6)
@@ -98,6 +98,14 @@ def stitch(parts: list[PoseSeries], cfg: PoseConfig, n_chunks: int) -> PoseSerie
             "truncated_video": last.meta.get("truncated_video"),
             "timestamps_repaired": sum(int(p.meta.get("timestamps_repaired", 0)) for p in parts),
             "chunks": n_chunks}
+    if "repeated_frames" in first.meta:
+        # Each chunk noted its repeated pictures (lead-ins included); keep the stitched frames'.
+        kept = set(index.tolist())
+        meta["repeated_frames"] = sorted({int(f) for p in parts
+                                          for f in p.meta.get("repeated_frames") or []} & kept)
+        meta["people_max"] = max(int(p.meta.get("people_max") or 0) for p in parts)
+        meta["people_tracked_largest"] = all(p.meta.get("people_tracked_largest", True)
+                                             for p in parts)
     return first.with_arrays(**cat, frame_index=index, meta=meta)
 
 
@@ -107,7 +115,7 @@ def effective_workers(requested: int) -> int:
 
 
 def run_chunked(video_path: Path, info: VideoInfo, model: ModelFile, cfg: PoseConfig,
-                workers: int) -> PoseSeries | None:
+                workers: int, turn_deg: int = 0) -> PoseSeries | None:
     """Landmarks of the whole range from ``workers`` chunks in parallel; None if one chunk.
 
     Returns
@@ -129,7 +137,7 @@ def run_chunked(video_path: Path, info: VideoInfo, model: ModelFile, cfg: PoseCo
         last = k == len(chunks) - 1
         sub = replace(cfg, start_s=lead if (k or cfg.start_s is not None) else None,
                       end_s=(cfg.end_s if last else b), workers=1)
-        jobs.append((str(video_path), info, model, sub, a))
+        jobs.append((str(video_path), info, model, sub, a, turn_deg))
     # "spawn": MediaPipe's threads do not survive fork; each worker imports it afresh.
     with ProcessPoolExecutor(len(jobs) - 1, mp_context=mp.get_context("spawn")) as pool:
         futures = [pool.submit(_run_chunk, *job) for job in jobs[1:]]

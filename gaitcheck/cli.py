@@ -91,10 +91,17 @@ def pose_summary(series: Any, written: Sequence[Path]) -> str:
     vfr = "variable" if meta.get("variable_frame_rate") else "constant"
     w, h = series.frame_size
     sha = str(meta.get("model_sha256", ""))[:12]
+    turn = f", turned {meta['turn_deg']} deg (tag missing or wrong)" if meta.get("turn_deg") else ""
+    extra = ""
+    if meta.get("repeated_frames"):
+        extra += f"; {len(meta['repeated_frames'])} frames repeat the picture before"
+    if int(meta.get("people_max") or 1) > 1:
+        extra += f"; up to {meta['people_max']} people in view"
     return (
         f"{Path(series.source).name}: {series.n_frames} frames at {series.fps:g} fps{slow}, "
         f"{series.duration_s:.2f} s, {vfr} frame rate, {w}x{h} px upright (rotation "
-        f"{series.rotation_deg} deg); a pose was found in {series.pose_share:.1%} of frames; "
+        f"{series.rotation_deg} deg{turn}); a pose was found in {series.pose_share:.1%} of "
+        f"frames{extra}; "
         f"model {series.model} ({meta.get('model_origin', '?')}, sha256 {sha}...). "
         f"Wrote {', '.join(str(p) for p in written)}."
     )

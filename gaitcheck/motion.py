@@ -31,6 +31,10 @@ BoolArray = NDArray[np.bool_]
 # 0.6-0.9 (Novacheck 1998 joint ranges projected on the sagittal plane); pose-model jitter on a
 # still person is a few hundredths. 0.15 leaves a wide margin on both sides.
 MIN_SWING_LEG = 0.15
+# Fastest plausible travel of the hip midpoint, in leg lengths per second: a sprinter's top
+# speed is about 12 m/s, i.e. about 13 leg lengths/s; twice that can only be the pose model
+# jumping from one person (or object) to another between two frames.
+MAX_HIP_SPEED_LEG_S = 25.0
 # Step rates (steps/min, real time) people actually move at: walkers about 70-135, runners about
 # 140-215 (slowest shuffles to sprinting; van Oeveren 2020 reports 165 +- 8 for recreational
 # runners). A step rate below SLOW_MOTION_MAX_SPM in file time is neither: the clip is slowed.
@@ -222,3 +226,30 @@ def capture_fps_candidates(spm_file: float, file_fps: float) -> list[tuple[float
         if RUNNING_SPM[0] <= spm <= RUNNING_SPM[1]:
             out.append((c, spm))
     return out
+
+
+def identity_jumps(xy: Array, time_s: Array) -> int:
+    """How often the tracked body jumps further between two frames than anyone can move.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n_frames, 33, 2)
+        Raw image landmarks.
+    time_s : ndarray, shape (n_frames,)
+        Real frame times.
+
+    Returns
+    -------
+    int
+        Consecutive frame pairs (both with hips seen) whose hip midpoint moved faster than
+        :data:`MAX_HIP_SPEED_LEG_S` leg lengths per second.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        leg = float(np.nanmedian(leg_length_series(xy, LEFT_HIP, LEFT_KNEE, LEFT_ANKLE)))
+    if not np.isfinite(leg) or leg <= 0 or len(time_s) < 2:
+        return 0
+    mid = 0.5 * (xy[:, LEFT_HIP] + xy[:, RIGHT_HIP])
+    step = np.hypot(*np.diff(mid, axis=0).T) / leg
+    speed = step / np.diff(time_s)
+    return int((np.nan_to_num(speed, nan=0.0) > MAX_HIP_SPEED_LEG_S).sum())

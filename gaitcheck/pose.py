@@ -230,7 +230,7 @@ def run_landmarker(
     if cfg.workers > 1:
         from .chunked import run_chunked
 
-        chunked = run_chunked(video_path, info, model, cfg, cfg.workers)
+        chunked = run_chunked(video_path, info, model, cfg, cfg.workers, turn_deg)
         if chunked is not None:
             return chunked
     import mediapipe as mp

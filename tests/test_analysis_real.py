@@ -82,9 +82,11 @@ def test_side_clip_metrics_plausible(side_analysis: Analysis, truth: dict[str, A
     # side view, a ground tilt of about 6 deg (a reason only above 7): nothing lowers these.
     for key in ("overstride_pct_leg", "shank_angle_ic_deg", "knee_flexion_ic_deg"):
         assert m[key]["left"] is not None and m[key]["right"] is not None
-        conf = m[key]["confidence"]
-        assert (conf["level"], conf["reasons"]) == ("high", [])
-        assert conf.get("sides", {"left": "high"})["left"] == "high"  # the near leg
+        assert m[key]["confidence"]["level"] == "high"
+        assert m[key]["confidence"]["reasons"] == []
+        # Per side: the far (right) leg, seen at visibility 0.71, is never "high"
+        # (gaitcheck.confidence); the near leg keeps the metric's level.
+        assert m[key]["confidence"]["sides"] == {"left": "high", "right": "medium"}
     # A heel-striking runner lands with the ankle ahead of the knee and a bent, not locked, knee.
     assert 0 < m["shank_angle_ic_deg"]["value"] < 25
     assert 0 <= m["knee_flexion_ic_deg"]["value"] < 40

@@ -73,8 +73,9 @@ def render_markdown(
         summary += f", step rate {fmt(cad['value'], 0)} steps/min"
     out += [summary + ".", ""]
     shown = firm(findings)
-    if not shown and verdict is None:
-        out += ["Nothing stood out against the typical ranges in this clip.", ""]
+    if not shown:
+        if verdict is None:  # an analysis made before verdicts existed
+            out += ["Nothing stood out against the typical ranges in this clip.", ""]
     else:
         out += ["## What to work on", ""]
         for i, f in enumerate(shown[:MAX_FINDINGS], start=1):
