@@ -334,7 +334,9 @@ def _run_dask(todo: list[tuple[PlannedItem, JobSpec]], store: Store, scheduler: 
         if scheduler == "local":
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None, host="127.0.0.1",
-                                   silence_logs=logging.ERROR)
+                                   silence_logs=logging.ERROR,
+                                   # its HTTP server on a free port, not 8787 (may be taken)
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="15s")
