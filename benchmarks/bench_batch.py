@@ -59,6 +59,7 @@ def main() -> int:
         print(f"bench_batch: {CLIP} is missing.", file=sys.stderr)
         return 1
     extra = [] if args.full else ["--no-overlay", "--no-plots"]
+    load_start = os.getloadavg()[0]
     gc = [sys.executable, "-m", "gaitcheck.cli"]
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         root = Path(tmp)
@@ -69,8 +70,13 @@ def main() -> int:
                      str(root / "data1"), "--workers", "1", "-q", *extra], root / "cache-1")
         two = timed([*gc, "batch", str(root / "clips"), "-o", str(root / "rep2"), "--data-dir",
                      str(root / "data2"), "--workers", "2", "-q", *extra], root / "cache-2")
+    load_end = os.getloadavg()[0]
     print(f"{N_CLIPS} clips of {CLIP.name} ({'full outputs' if args.full else 'no overlay/plots'}"
-          f"), {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
+          f"), {os.cpu_count()} cores, load average {load_start:.1f} before, {load_end:.1f} "
+          "after")
+    if max(load_start, load_end) > 0.5 * (os.cpu_count() or 1):
+        print("warning: other processes were using the cores; the speed-up and overhead "
+              "below are not representative (run again on an idle machine)")
     print(f"plain analyze, one after the other: {plain:7.1f} s ({plain / N_CLIPS:.1f} s/video)")
     print(f"batch, 1 worker:                     {one:7.1f} s ({one / N_CLIPS:.1f} s/video)")
     print(f"batch, 2 workers:                    {two:7.1f} s ({two / N_CLIPS:.1f} s/video)")

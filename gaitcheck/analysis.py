@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from . import __version__, motion
 from .assessment import assess, reason
 from .clean import clean_series
-from .confidence import FAR_LEG_HIGH_VISIBILITY, add_side_levels, cap_all
+from .confidence import FAR_LEG_MEDIUM_VISIBILITY, add_side_levels, cap_all, cap_by_spread
 from .config import Config
 from .errors import AnalysisError
 from .events import Events, detect_frontal_events, detect_pelvis_events, detect_side_events
@@ -34,7 +34,7 @@ from .metrics.side import body_proportions, leg_length_px, side_step_metrics, st
 from .metrics.steps import StepTable, build_steps, cadence_spm
 from .metrics.summary import FRONTAL_METRICS, SIDE_METRICS, summarise
 from .series import PoseSeries
-from .view import VIEWS, ViewResult, detect_view, facing_of
+from .view import UNKNOWN, VIEWS, ViewResult, detect_view, facing_of
 
 Array = NDArray[np.float64]
 
@@ -46,10 +46,22 @@ Array = NDArray[np.float64]
 CONTACT_TIME_MAX_ERROR_SHARE = 0.1
 CONTACT_TIME_TO_BIAS_MS = 10.0
 # A far leg whose landmarks are seen with less visibility than this at contact is not measured.
+# MediaPipe's visibility is a probability-like score: below one half the model itself rates the
+# landmark as more likely hidden than seen.
 FAR_LEG_MIN_VISIBILITY = 0.5
 # Ground-line tilt (deg) worth a note, and one that lowers the confidence of angle metrics.
+# Angles are measured against the image vertical, so a tilt adds to every angle at contact:
+# from 3 deg (one and a half times their 2 deg screening accuracy) it is worth telling, from
+# 7 deg (over three times) it lowers the confidence.
 GROUND_TILT_NOTE_DEG = 3.0
 GROUND_TILT_REASON_DEG = 7.0
+# A toe path shorter than this share of the leg length is too short a baseline for the roll
+# (a fit over a 7 % leg baseline is tilted 1 deg by a 0.12 % leg error at its ends); a treadmill
+# stance carries the toe about 0.5-0.8 leg lengths, overground the toe barely moves.
+ROLL_MIN_BASELINE_LEG = 0.07
+# Frontal views: a mean hip-line tilt beyond this (deg) is a reason of lower confidence; a level
+# pelvis varies by about +-2 deg over a stride without any camera roll (pelvic obliquity).
+HIP_LINE_TILT_REASON_DEG = 2.0
 # Step rates (steps/min) that read as walking (below) or running (at or above); between the
 # two the activity is unknown and the clip is not judged. Walkers step at about 90-130 and
 # runners at 150-190 steps/min (van Oeveren 2020: 165 +- 8); the gap keeps a slow jog or a
@@ -193,6 +205,13 @@ def analyze_pose(
     detected = vres
     if forced is not None:
         vres = ViewResult(forced, 1.0, facing_of(forced), "user")
+    elif vres.label == UNKNOWN:
+        # No frame could vote: guessing a view would measure the wrong things with confidence.
+        raise AnalysisError(
+            f"The camera view of {_name(series)} could not be told from the landmarks (no frame "
+            "shows hips and legs with the feet or face); set it with --view side-left, "
+            "side-right, rear or front."
+        )
     side_view = vres.label.startswith("side")
 
     if side_view:
@@ -244,11 +263,13 @@ def analyze_pose(
             "the up-and-down rhythm of the pelvis; stance windows are approximate. Film closer, "
             "with both feet clearly visible."
         )
-    leg_px = leg_length_px(xy, near or "left")
     quality["body_proportions"] = body_proportions(xy, near or "left")
     per_step: dict[str, Array]
     keys: tuple[str, ...]
     if side_view:
+        assert near is not None  # chosen per clip in _quality for every side view
+        # Normalise by the near leg: the better-seen one of this clip, whichever side it is.
+        leg_px = leg_length_px(xy, near)
         per_step = side_step_metrics(xy, time_s, steps, vres.facing, leg_px,
                                      xy_at_contact=cleaned.raw_xy_px)
         far = "right" if near == "left" else "left"
@@ -304,6 +325,7 @@ def analyze_pose(
     leg_vis = {s: float(quality["mean_visibility"][f"{s}_leg"]) for s in SIDES}
     per_side_n = _steps_per_side(keys, per_step, steps)
     capped = add_side_levels(metrics, near, leg_vis, per_side_n)
+    cap_by_spread(metrics)
     far_side = None if near is None else ("right" if near == "left" else "left")
     if far_side is not None and far_side in capped:
         found.append(reason(
@@ -313,17 +335,21 @@ def analyze_pose(
             f"{leg_vis[near or 'left']:.2f} for the near leg), so its values are at most medium "
             "confidence and left/right differences are uncertain.",
         ))
-    if near is None and capped:
+    poorly_seen = [s for s in capped if s != far_side]
+    if poorly_seen:
         found.append(reason(
             "low_visibility",
-            f"The {' and '.join(capped)} leg was poorly seen (visibility below "
-            f"{FAR_LEG_HIGH_VISIBILITY:.2f}), so its values carry low confidence.",
+            f"The {' and '.join(poorly_seen)} leg was poorly seen (visibility below "
+            f"{FAR_LEG_MEDIUM_VISIBILITY:.1f}), so its values carry low confidence.",
         ))
     if mismatch:
         cap_all(metrics, "low", f"the view was forced to {vres.label} but looks like "
                 f"{detected.label}")
+    found += _provenance_reasons(series)
     if any(r["code"] == "slow_motion_suspected" for r in found):
         cap_all(metrics, "medium", "the capture rate of this slow-motion clip was guessed")
+    if any(r["code"] == "multiple_people" for r in found):
+        cap_all(metrics, "medium", "more than one person was in view")
     if n_valid < min_conf:
         found.append(reason(
             "few_steps",
@@ -348,7 +374,6 @@ def analyze_pose(
             f"The step rate of {cad:.0f} steps/min lies between walking and running, so "
             "gaitcheck cannot tell which ranges apply.",
         ))
-    found += _provenance_reasons(series)
     data: dict[str, Any] = {
         "gaitcheck_version": __version__,
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -420,31 +445,44 @@ def _real_timing(series: PoseSeries) -> tuple[PoseSeries, list[dict[str, str]], 
     notes: list[str] = []
     meta = series.meta
     file_fps = float(meta.get("nominal_fps", series.fps))
-    repeats = _repeats(series)
-    n_real = int((~repeats).sum())
-    if n_real < 10 or (series.has_pose & ~repeats).sum() < 10:
+    if meta.get("capture_fps_source") == "metadata" and abs(series.fps - file_fps) > 1e-6:
+        notes.append(f"The file says it was filmed at {series.fps:g} fps and plays at "
+                     f"{file_fps:g} fps (slow motion); all times are real seconds.")
+    # Only frames with a person matter: an empty, unchanged picture repeats nothing useful.
+    repeats = _repeats(series) & series.has_pose
+    n_real = int((series.has_pose & ~repeats).sum())
+    if n_real < 10:
         raise AnalysisError(
             f"No running movement found in {_name(series)}: the picture hardly changes "
-            f"({n_real} distinct frames of {series.n_frames}); film the run itself."
+            f"({n_real} distinct frames with a person of {series.n_frames}); film the run "
+            "itself."
         )
     if repeats.any():
-        share = float(repeats.mean())
-        fps_real = motion.real_fps(repeats, series.fps)
-        kept = np.flatnonzero(~repeats)
-        t = series.time_s[kept]
-        if motion.is_regular_pattern(repeats):
-            # Frame-rate conversion: the real frames were evenly spaced in time.
-            t = t[0] + np.arange(kept.size) / fps_real
-        series = _take(series, kept).with_arrays(time_s=t, fps=fps_real)
+        share = float(repeats.sum() / series.has_pose.sum())
+        if motion.is_regular_pattern(_repeats(series)):
+            # Frame-rate conversion: the real frames were evenly spaced in time; keep only them.
+            fps_real = motion.real_fps(_repeats(series), series.fps)
+            kept = np.flatnonzero(~_repeats(series))
+            t = series.time_s[kept[0]] + np.arange(kept.size) / fps_real
+            series = _take(series, kept).with_arrays(time_s=t, fps=fps_real)
+            how = (f"times come from the {kept.size} real frames, about {fps_real:.1f} real "
+                   "frames per second")
+        else:
+            # Frozen stretches: a repeated picture is no new measurement, so it counts as missing.
+            fps_real = motion.real_fps(repeats, series.fps)
+            xy = series.xy_px.copy()
+            vis = series.visibility.copy()
+            xy[repeats] = np.nan
+            vis[repeats] = 0.0
+            series = series.with_arrays(xy_px=xy, visibility=vis)
+            how = "those frames were treated as missing"
         if share >= REPEATED_REASON_SHARE:
             found.append(reason(
                 "repeated_frames",
-                f"{share:.0%} of the frames repeat the one before (a converted or padded "
-                f"video); times come from the {kept.size} real frames, about {fps_real:.1f} "
-                "real frames per second.",
+                f"{share:.0%} of the frames with the runner repeat the picture before (a "
+                f"converted or padded video); {how}.",
             ))
-            notes.append(f"The video repeats {share:.0%} of its frames; the real frame rate is "
-                         f"about {fps_real:.1f} fps and only the real frames were measured.")
+            notes.append(f"The video repeats {share:.0%} of its frames with the runner; {how}.")
     swing = motion.movement_range_leg(series.xy_px)
     if swing < motion.MIN_SWING_LEG:
         raise AnalysisError(
@@ -525,11 +563,13 @@ def _provenance_reasons(series: PoseSeries) -> list[dict[str, str]]:
         ))
     people = int(meta.get("people_max") or 1)
     if people > 1:
+        unsure = "" if meta.get("people_tracked_largest", True) else (
+            " The person followed was not always the largest in view, so check on the overlay "
+            "that the skeleton stays on the runner.")
         out.append(reason(
             "multiple_people",
-            f"Up to {people} people were seen; gaitcheck followed the same runner (the largest, "
-            "most central one) through the clip. Film the runner alone if another person was "
-            "measured by mistake.",
+            f"Up to {people} people were seen; gaitcheck followed one runner, the one it found "
+            f"first, through the clip.{unsure} Film the runner alone to be sure.",
         ))
     return out
 
@@ -586,7 +626,7 @@ def _quality(
         far = "right" if near == "left" else "left"
         notes.append(f"Side view: the {near} leg is nearer the camera; {far}-leg values are less "
                      "reliable (partly hidden) and carry more uncertainty.")
-        roll = _side_roll_deg(xy, series.time_s, steps, near, vres.facing)
+        roll = _side_roll_deg(xy, series.time_s, steps, near, leg_length_px(xy, near))
         if roll is not None and abs(roll) > GROUND_TILT_NOTE_DEG:
             notes.append(f"The ground line is tilted by about {roll:.1f} deg in the image: the "
                          "camera is not level or the treadmill is inclined; angles are measured "
@@ -597,7 +637,7 @@ def _quality(
         obliq = np.degrees(np.arctan2(xy[:, 24, 1] - xy[:, 23, 1],
                                       np.abs(xy[:, 24, 0] - xy[:, 23, 0])))
         mean_obliq = float(np.nanmean(obliq)) if np.isfinite(obliq).any() else 0.0
-        if abs(mean_obliq) > 2:
+        if abs(mean_obliq) > HIP_LINE_TILT_REASON_DEG:
             reasons.append(f"hip line tilted {mean_obliq:.1f} deg on average (camera roll or "
                            "a standing pelvic tilt)")
             notes.append(f"On average the hip line leans {mean_obliq:.1f} deg: check that the "
@@ -634,7 +674,7 @@ def _quality(
 
 
 def _side_roll_deg(
-    xy: Array, time_s: Array, steps: StepTable, near: str, facing: int
+    xy: Array, time_s: Array, steps: StepTable, near: str, leg_px: float
 ) -> float | None:
     """Camera roll from the line the near toe traces while on the ground (+ = clockwise)."""
     toe = LEG[near][4]
@@ -649,7 +689,7 @@ def _side_roll_deg(
         inside |= (time_s >= lo) & (time_s <= hi)
     pts = xy[inside, toe]
     pts = pts[np.isfinite(pts).all(axis=1)]
-    if pts.shape[0] < 5 or np.ptp(pts[:, 0]) < 20:
+    if pts.shape[0] < 5 or not np.ptp(pts[:, 0]) >= ROLL_MIN_BASELINE_LEG * leg_px:
         return None
     slope = np.polyfit(pts[:, 0], pts[:, 1], 1)[0]
     return float(np.degrees(np.arctan(slope)))
@@ -670,6 +710,11 @@ def _video_block(series: PoseSeries) -> dict[str, Any]:
         "duration_s": round(series.duration_s, 4),
         "pose_share": round(series.pose_share, 4),
         "model": series.model,
+        # How the real frame rate was known: user (--capture-fps), metadata (the phone's
+        # capture-rate tag), detected (slow motion recognised) or file.
+        "capture_fps_source": str(meta.get("capture_fps_source") or "file"),
+        "turn_deg": int(meta.get("turn_deg") or 0),
+        "people_max": int(meta.get("people_max") or 1),
     }
 
 

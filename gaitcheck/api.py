@@ -10,6 +10,7 @@ only this module reaches for the video and pose rooms, and only inside the funct
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,18 +92,22 @@ def check_inputs(
     return info
 
 
+StageCallback = Callable[[str], None]
+"""Told the name of each stage as it starts: ``check``, ``pose``, ``analysis``, ``report``."""
+
+
 def analyze_video_to_dir(
     path: str | Path,
     out_dir: str | Path,
     config: Config | None = None,
-    *,
-    progress: bool = False,
+    progress: bool | StageCallback | None = None,
 ) -> tuple[Analysis, dict[str, Path]]:
     """Analyse a video and write its complete output set into ``out_dir``.
 
-    Every input is checked first (:func:`check_inputs`); the files are written into a staging
-    folder and published together with an ``outputs.json`` manifest, replacing the previous
-    set (see :mod:`gaitcheck.outputs`). A run that fails leaves the previous set as it was.
+    The one entry the CLI, batch jobs and the web app call. Every input is checked first
+    (:func:`check_inputs`); the files are written into a staging folder and published together
+    with an ``outputs.json`` manifest, replacing the previous set (see :mod:`gaitcheck.outputs`).
+    A run that fails or is interrupted leaves the previous set as it was.
 
     Parameters
     ----------
@@ -111,8 +116,9 @@ def analyze_video_to_dir(
     out_dir : str or Path
         The output folder (created when missing).
     config : Config, optional
-    progress : bool
-        Show progress bars on stderr.
+    progress : bool or callable, optional
+        True: progress bars on stderr. A callable is told each stage's name as it starts
+        (``check``, ``pose``, ``analysis``, ``report``) and no bars are drawn.
 
     Returns
     -------
@@ -120,19 +126,32 @@ def analyze_video_to_dir(
         With findings.
     written : dict of str -> Path
         Final paths of the files written (``analysis``, ``steps``, ``html``, ``pose``, ...).
+
+    Raises
+    ------
+    GaitcheckError
+        One sentence for every bad input (subclasses: ConfigError, OutputError, VideoError,
+        ModelError, NoPersonError, AnalysisError).
     """
     from .pose import load_or_extract
 
+    bars = progress is True
+    stage: StageCallback = progress if callable(progress) else (lambda name: None)
     cfg = config or Config()
+    stage("check")
     check_inputs(path, cfg, out_dir)
     out = Path(out_dir)
-    series = load_or_extract(path, cfg, out, progress=progress, cache=cfg.pose.use_cache,
+    stage("pose")
+    series = load_or_extract(path, cfg, out, progress=bars, cache=cfg.pose.use_cache,
                              save=False)
+    stage("analysis")
     analysis = analyze_pose(series, cfg)
+    stage("report")
     with output_set(out, "analyze") as oset:
         written = {"pose": series.save(oset.staging / "pose.npz")}
         written.update(write_outputs(analysis, oset.staging, cfg, series=series,
-                                     video_path=path, progress=progress))
+                                     video_path=path, progress=bars,
+                                     reuse_overlay=out / "overlay.mp4"))
         full = Analysis(_read_json(written["analysis"]), analysis.cleaned_xy_px)
     return full, {k: oset.final(v) for k, v in written.items()}
 
@@ -212,6 +231,7 @@ def write_outputs(
     series: PoseSeries | None = None,
     video_path: str | Path | None = None,
     progress: bool = False,
+    reuse_overlay: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write every result file of an analysis into ``out_dir``.
 
@@ -226,6 +246,8 @@ def write_outputs(
     video_path : str or Path, optional
         Source video for the overlay and key frames; without it neither is made.
     progress : bool
+    reuse_overlay : str or Path, optional
+        An earlier ``overlay.mp4`` copied instead of rendering when it shows the same thing.
 
     Returns
     -------
@@ -256,10 +278,12 @@ def write_outputs(
     if video_path is not None and series is not None and cfg.report.overlay:
         from .overlay import write_overlay
 
-        # Before the report, which shows the overlay as a <video> with this poster.
+        # Before the report, which shows the overlay as a <video> with this poster. The
+        # overlay already in the folder the set replaces is kept when nothing drawn changed.
         written["overlay"] = write_overlay(video_path, series, full.data, out / "overlay.mp4",
                                            progress=progress,
-                                           poster_path=out / "overlay_poster.jpg")
+                                           poster_path=out / "overlay_poster.jpg",
+                                           reuse=reuse_overlay)
         overlay = written["overlay"]
         if (out / "overlay_poster.jpg").is_file():
             written["overlay_poster"] = out / "overlay_poster.jpg"
@@ -276,7 +300,8 @@ def _key_frames(data: dict[str, Any], series: PoseSeries, video_path: str | Path
     wanted = sorted({int(s["ic_frame"]) for s in key_frame_steps(data)})
     if not wanted:
         return None
-    frames = dict(zip(wanted, read_frames(video_path, wanted), strict=True))
+    turn = int(series.meta.get("turn_deg") or 0)
+    frames = dict(zip(wanted, read_frames(video_path, wanted, turn_deg=turn), strict=True))
     assert series.frame_index is not None
     row_of = {int(f): i for i, f in enumerate(series.frame_index.tolist())}
     xy = {f: series.xy_px[row_of[f]] for f in wanted if f in row_of}

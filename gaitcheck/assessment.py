@@ -137,7 +137,9 @@ def headline(data: dict[str, Any], findings: list[dict[str, Any]] | None) -> str
         first = reasons[0] if reasons else {"code": "", "message": "It shows too little."}
         msg = first["message"]
         msg = msg[0].lower() + msg[1:] if msg[:2] != msg[:2].upper() else msg
-        return f"This clip could not be judged: {msg} {NEXT_STEP.get(first['code'], REFILM)}"
+        walking = (data.get("activity") or {}).get("label") == "walking"
+        lead = "This clip shows walking, not running, and" if walking else "This clip"
+        return f"{lead} could not be judged: {msg} {NEXT_STEP.get(first['code'], REFILM)}"
     if (data.get("activity") or {}).get("label") == "walking":
         return ("This clip shows walking, not running: the measures are shown, but running "
                 "ranges and running advice were not applied.")

@@ -29,6 +29,7 @@ from .errors import (
     Interrupted,
     write_crash_log,
 )
+from .web import cli as web_commands
 
 
 def add_video_options(p: argparse.ArgumentParser) -> None:
@@ -43,6 +44,8 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--end", type=float, metavar="S", help="stop at S seconds")
     p.add_argument("--no-cache", action="store_true", help="rerun the pose model even if a "
                    "saved result exists")
+    p.add_argument("--pose-workers", type=int, metavar="N", help="processes for the pose "
+                   "model, each on a time chunk of the video (default 1; at most the cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -55,6 +58,7 @@ def config_from_args(args: argparse.Namespace, **sections: dict[str, Any]) -> Co
             "start_s": args.start,
             "end_s": args.end,
             "use_cache": False if args.no_cache else None,
+            "workers": getattr(args, "pose_workers", None),
         }
     }
     for name, values in sections.items():
@@ -232,7 +236,8 @@ def analysis_summary(written: dict[str, Path], out: Path) -> str:
     if shown:
         lines += ["", "Findings, most important first:"]
         # The numbers are the findings' ranks, the same as in report.html and report.md.
-        lines += [f"  {f.get('rank') or i}. {f['title']} ({f['severity']}, confidence "
+        lines += [f"  {f.get('rank') or i}. {f['title']} ({f['severity']}"
+                  f"{', borderline' if f.get('borderline') else ''}, confidence "
                   f"{f['confidence']['level']})" for i, f in enumerate(shown[:5], start=1)]
         if len(shown) > 5:
             lines.append(f"  ... {len(shown) - 5} more in the report")
@@ -308,6 +313,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- main
 SUBCOMMANDS: list[Callable[[Any], None]] = [_add_pose, _add_analyze, _add_demo, _add_compare]
 SUBCOMMANDS += batch_commands.COMMANDS  # batch, history, athletes
+SUBCOMMANDS += web_commands.COMMANDS  # serve
 
 
 def build_parser() -> argparse.ArgumentParser:

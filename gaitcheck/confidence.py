@@ -4,9 +4,11 @@ A metric's overall level comes from :func:`gaitcheck.metrics.summary.summarise` 
 capture reasons). This module adds the per-side levels of ``confidence.sides`` and the caps:
 
 - on a side view the far leg is partly hidden: its values are at most ``medium`` when its
-  landmarks are seen with visibility below :data:`FAR_LEG_HIGH_VISIBILITY`, and ``low`` below
-  :data:`FAR_LEG_MEDIUM_VISIBILITY`;
+  landmarks are seen with visibility below :data:`FAR_LEG_HIGH_VISIBILITY`; any leg (near,
+  far, or either leg of a rear/front view) seen below :data:`FAR_LEG_MEDIUM_VISIBILITY` is
+  ``low``;
 - a side with fewer than :data:`MIN_SIDE_STEPS` steps is ``low``;
+- an angle whose steps scatter by more than twice the 2D error is at most ``medium``;
 - a camera view forced against a clearly different detected one caps every level at ``low``;
 - :func:`near_cutoff` tells findings when a value lies within the known 2D error of a cut-off
   (such a finding is at most ``medium`` and called borderline).
@@ -78,12 +80,12 @@ def add_side_levels(
                 lv = "low"
             vis = leg_visibility.get(side, 1.0)
             far = near is not None and side != near
-            if key not in NOT_PER_LEG and (far or near is None):
+            if key not in NOT_PER_LEG:
                 if vis < FAR_LEG_MEDIUM_VISIBILITY:
                     lv = "low"
                     capped.add(side)
-                elif far and vis < FAR_LEG_HIGH_VISIBILITY and lv == "high":
-                    lv = "medium"
+                elif far and vis < FAR_LEG_HIGH_VISIBILITY:
+                    lv = cap(lv, "medium")
                     capped.add(side)
             sides[side] = lv
         conf["sides"] = sides
@@ -93,6 +95,29 @@ def add_side_levels(
             conf["reasons"].append(f"the {' and '.join(low)} side was measured with low "
                                    "confidence")
     return sorted(capped)
+
+
+def cap_by_spread(metrics: dict[str, Any]) -> list[str]:
+    """Cap at ``medium`` the angle metrics whose steps scatter by more than twice the 2D error.
+
+    A step-to-step SD above ``2 * ANGLE_ERROR_DEG`` means the per-step readings disagree by more
+    than the pose model's own error explains (a hidden foot, a changing pace, a wrong event),
+    so their mean is not a steady trait of the runner.
+
+    Returns
+    -------
+    list of str
+        The metrics that were capped.
+    """
+    capped = []
+    for key, m in metrics.items():
+        sd = m.get("sd")
+        if m.get("unit") != "deg" or sd is None or not sd > 2 * ANGLE_ERROR_DEG:
+            continue
+        _cap_metric(m, "medium", f"the steps vary a lot (SD {sd:.1f} deg, more than twice the "
+                    f"{ANGLE_ERROR_DEG:g} deg 2D error)")
+        capped.append(key)
+    return capped
 
 
 def cap_all(metrics: dict[str, Any], ceiling: str, why: str) -> None:

@@ -71,8 +71,10 @@ class PoseConfig:
     capture_fps: Annotated[float, Field(ge=MIN_CAPTURE_FPS, le=MAX_CAPTURE_FPS)] | None = None
     start_s: Annotated[float, Field(ge=0.0, le=MAX_TIME_S)] | None = None
     end_s: Annotated[float, Field(gt=0.0, le=MAX_TIME_S)] | None = None
-    # Frames larger than this on their long side are downscaled.
-    max_side_px: Annotated[Int, Field(ge=64, le=16384)] = 1920
+    # Frames larger than this on their long side are downscaled before the model (its
+    # landmark crop is 256 px, so 720x1280 keeps the runner well above it; a 1080p frame
+    # at full size only costs conversion time). 720x1280 clips are not scaled at all.
+    max_side_px: Annotated[Int, Field(ge=64, le=16384)] = 1280
     min_pose_detection_confidence: Share = 0.5
     min_pose_presence_confidence: Share = 0.5
     min_tracking_confidence: Share = 0.5
@@ -80,6 +82,9 @@ class PoseConfig:
     min_legs_share: Share = 0.5  # below this share of pose frames with a leg in view: error
     min_leg_visibility: Share = 0.5  # a landmark counts as seen at this visibility
     use_cache: bool = True
+    # Processes for one video's pose (time chunks, see gaitcheck.chunked); capped by the cores.
+    # 1 keeps the single-stream result; batch runs keep 1 (their jobs already fill the cores).
+    workers: Annotated[Int, Field(ge=1, le=256)] = 1
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -56,6 +56,8 @@ _STANCE_SHARE = 0.35
 # Touchdown comes 30-70 ms after the forward stop (issue 7); 150 ms bounds the search with margin
 # and stays inside the stance that follows.
 _LANDING_MAX_S = 0.15
+# Half-width of a velocity step after the event low-pass (20 Hz Butterworth, zero phase).
+_PRE_STEP_S = 0.025
 # Rhythm check (see _rhythm_check): steady running changes its step time by a few per cent from
 # step to step, so a step shorter than half the local median cannot be real, and one foot
 # landing twice within 1.5 median steps (a stride is two) means one of the two is spurious.
@@ -112,6 +114,16 @@ def _crossings_down(signal: Array, threshold: Array | float) -> Array:
 def _crossings_up(signal: Array, threshold: Array | float) -> Array:
     """Sub-frame indices where ``signal`` crosses ``threshold`` from below; shape (k,)."""
     return _crossings_down(-signal, -np.asarray(threshold))
+
+
+def frames_in(duration_s: float, dt: float, minimum: int = 1) -> int:
+    """Whole frames nearest to ``duration_s`` at frame period ``dt`` (at least ``minimum``).
+
+    Halves round up, with a margin far above float error: ``round`` would send 0.05 s at
+    90 fps (4.5 frames) to 4 or 5 depending on the last bit of ``dt``, so shifting a clip's
+    timestamps by an hour could change a window and with it the results.
+    """
+    return max(minimum, int(np.floor(duration_s / dt + 0.5 + 1e-6)))
 
 
 def _index_to_time(index: Array, time_s: Array) -> Array:
@@ -199,19 +211,23 @@ def detect_side_events(
         stops[side] = _add_edge_contacts(ic_i, v_sharp[:, heel], rel, frame_v)
     method = "side-horizontal"
     unplaced = 0
-    if frame_v == 0.0:
-        leg_px = _leg_px(xy)
-        feet_y = {s: xy[:, list(LEG[s][3:]), 1] for s in SIDES}
-        if _lands_after_retraction(stops, feet_y, time_s, leg_px):
-            # The foot stops in the air: contact is where it is on the belt (at its stance
-            # level and carried at belt speed), not where it stopped.
-            method = "side-retraction"
-            for side in SIDES:
-                heel = LEG[side][3]
-                placed = _belt_contacts(stops[side], v_sharp[:, heel], g,
-                                        sharp[:, list(LEG[side][3:]), 1], leg_px, dt)
-                unplaced += int(np.isnan(placed).sum())
-                stops[side] = placed[np.isfinite(placed)]
+    leg_px = _leg_px(xy)
+    feet_y = {s: xy[:, list(LEG[s][3:]), 1] for s in SIDES}
+    if _lands_after_retraction(stops, feet_y, time_s, leg_px):
+        # The foot stops (on a treadmill) or slows to half the body's speed (overground) in
+        # the air: contact is where it is on the ground (at its stance level and moving with
+        # the ground), not where it stopped.
+        method = "side-retraction"
+        # Moving with the ground: on a treadmill most of the way (_BELT_SHARE) to the belt's
+        # velocity (fixed: measured on the retracting runners of the shared series); overground
+        # half of the foot's own speed just before it lands (None: set per strike).
+        on_ground_v = _BELT_SHARE * g if frame_v == 0.0 else None
+        for side in SIDES:
+            heel = LEG[side][3]
+            placed = _belt_contacts(stops[side], v_sharp[:, heel], on_ground_v,
+                                    sharp[:, list(LEG[side][3:]), 1], leg_px, dt)
+            unplaced += int(np.isnan(placed).sum())
+            stops[side] = placed[np.isfinite(placed)]
     ic: dict[str, Array] = {}
     to: dict[str, Array] = {}
     for side in SIDES:
@@ -315,13 +331,15 @@ def _lands_after_retraction(
 
 
 def _belt_contacts(
-    stop_i: Array, v: Array, g: float, foot_y: Array, leg_px: float, dt: float
+    stop_i: Array, v: Array, on_ground_v: float | None, foot_y: Array, leg_px: float,
+    dt: float,
 ) -> Array:
-    """Contact of a foot that stopped in the air: the first sample where it is on the belt.
+    """Contact of a foot that stopped in the air: the first sample where it is on the ground.
 
-    On the belt means both (later of the two): carried backward at belt speed, i.e. the heel's
-    forward velocity ``v`` has fallen through ``_BELT_SHARE`` of the belt's ``g`` (the filtered
-    step from the retraction speed to the belt speed crosses its midpoint at the step), and the
+    On the ground means both (later of the two): moving with the ground, i.e. the heel's forward
+    velocity ``v`` has fallen through ``on_ground_v`` (on a treadmill ``_BELT_SHARE`` of the
+    belt's velocity: the filtered step from the retraction speed to the belt speed crosses its
+    midpoint at the step; overground the same share of the way down to standing still), and the
     lower of heel and toe within ``_BELT_LEVEL_TOL_LEG`` leg lengths of that foot's stance level
     (the 75th percentile of its image y over the stance that follows: the loaded sole, robust to
     heel-off late in stance). Searched up to ``_LANDING_MAX_S`` after the stop; where neither is
@@ -333,8 +351,11 @@ def _belt_contacts(
         Sub-frame indices where the foot stopped moving forward.
     v : ndarray, shape (n_frames,)
         Heel forward velocity (px/s, sharp copy).
-    g : float
-        Belt image velocity (px/s, negative).
+    on_ground_v : float or None
+        Forward image velocity (px/s) below which the heel moves with the ground:
+        ``_BELT_SHARE`` of the belt's velocity on a treadmill; None on standing ground, where
+        it is half the heel's speed as it comes within the belt-level band (the filtered step
+        from that speed to zero crosses its midpoint at touchdown).
     foot_y : ndarray, shape (n_frames, 2)
         Image y of heel and toe (sharp copy).
     leg_px : float
@@ -369,7 +390,16 @@ def _belt_contacts(
             level = np.nanpercentile(stance, 75, axis=0)
             height = np.nanmin(level[None, :] - foot_y, axis=1) / leg_px  # lower point, legs
         t_level = _first_at_or_below(height, _BELT_LEVEL_TOL_LEG, t, t + span, idx)
-        t_belt = _first_at_or_below(v, _BELT_SHARE * g, t, t + span, idx)
+        level_v = on_ground_v
+        if level_v is None:
+            # Standing ground: the foot's speed in the last moment of its drop steps to zero at
+            # touchdown, and the filtered step crosses its midpoint there.
+            # Read the speed before the filtered step begins to bend (its half-width at the
+            # event filter's 20 Hz cut-off is ~25 ms).
+            at = t_level - _PRE_STEP_S / dt
+            v_air = float(np.interp(at, idx, v)) if np.isfinite(at) else np.nan
+            level_v = 0.5 * v_air if np.isfinite(v_air) and v_air > 0.0 else 0.0
+        t_belt = _first_at_or_below(v, level_v, t, t + span, idx)
         found = [x for x in (t_level, t_belt) if np.isfinite(x)]
         if found:
             out[k] = max(found)
@@ -616,12 +646,12 @@ def detect_frontal_events(
         lowest = np.nanmax(feet_y, axis=1)
         # About one stride: long enough to always hold a stance, short enough to follow the
         # ground line when the runner moves toward or away from the camera.
-        win = max(3, int(round(0.8 / dt)) | 1)
+        win = frames_in(0.8, dt, 3) | 1
         ground = _ground_line(lowest, win)
         # Both legs, so mirroring the image (left <-> right) changes nothing.
         leg = 0.5 * (leg_length_series(xy, *LEG["left"][:3])
                      + leg_length_series(xy, *LEG["right"][:3]))
-        leg_t = _smooth_nan(leg, max(1, int(round(1.0 / dt))))
+        leg_t = _smooth_nan(leg, frames_in(1.0, dt))
     # A band of 2.5 % of the (apparent) leg length above the ground line finds each landing;
     # the exact moment is then refined from the foot's vertical velocity.
     tol = 0.025 * leg_t
@@ -629,8 +659,8 @@ def detect_frontal_events(
     vy = _gradient(sharp[..., 1], time_s)
     ic: dict[str, Array] = {}
     to: dict[str, Array] = {}
-    min_stance = max(1, int(round(0.5 * cfg.min_step_s / dt)))
-    approach_n = max(1, int(round(FRONTAL_APPROACH_S / dt)))
+    min_stance = frames_in(0.5 * cfg.min_step_s, dt)
+    approach_n = frames_in(FRONTAL_APPROACH_S, dt)
     for side in SIDES:
         _, _, _, heel, toe = LEG[side]
         height_heel = ground - xy[:, heel, 1]

@@ -1,8 +1,9 @@
 """Which pose model file to use: bundled, cached, or fetched once from Google's model store.
 
-``--model lite|full|heavy|PATH``. The "full" bundle ships in the repository's ``models/``
-folder; "lite" and "heavy" (and "full" when the bundled file is missing, e.g. after a
-non-editable install) are downloaded once into the user cache. Google publishes no checksums
+``--model lite|full|heavy|PATH``. The "full" bundle ships inside the package
+(``models/`` at the repository's top level, reached through the package-data link
+``gaitcheck/data/models``, so wheels carry it too); "lite" and "heavy" (and "full" should the
+bundled file be missing) are downloaded once into the user cache. Google publishes no checksums
 for these bundles, so a download is accepted when it is a zip holding ``.tflite`` networks, and
 its sha256 is recorded next to it; later runs verify the file against that record.
 """
@@ -14,6 +15,7 @@ import os
 import shutil
 import urllib.error
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ MODEL_URL = (
     "pose_landmarker_{name}/float16/latest/pose_landmarker_{name}.task"
 )
 BUNDLED = {
-    # name: (file name, sha256) of the bundles shipped in the repository's models/ folder
+    # name: (file name, sha256) of the bundles shipped in gaitcheck/data/models
     "full": (
         "pose_landmarker_full.task",
         "e90b72371e860a65ad1b59546c0a1c4405eddbd1f16bdf58985b31febac94821",
@@ -79,11 +81,11 @@ def model_cache_dir() -> Path:
 def bundled_dirs() -> list[Path]:
     """Folders searched for bundled models, in order.
 
-    The repository's ``models/`` (editable install or source checkout), then package data
-    ``gaitcheck/data/models`` (if a wheel ever ships the bundle).
+    Package data ``gaitcheck/data/models`` (every install), then a repository-level ``models/``
+    folder (older source checkouts).
     """
     here = Path(__file__).resolve().parent
-    return [here.parent / "models", here / "data" / "models"]
+    return [here / "data" / "models", here.parent / "models"]
 
 
 def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
@@ -156,7 +158,8 @@ def resolve_model(
                 if actual != sha:
                     raise ModelError(
                         f"Bundled model {path} has sha256 {actual[:12]}..., expected "
-                        f"{sha[:12]}...; restore it from the repository (git checkout models/)."
+                        f"{sha[:12]}...; restore it from the repository "
+                        "(git checkout models/)."
                     )
                 return ModelFile(spec, path, sha, "bundled")
 
@@ -182,7 +185,7 @@ def resolve_model(
 def _download(name: str, target: Path, url: str, opener: Opener | None) -> ModelFile:
     open_url: Any = opener or urllib.request.urlopen
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + ".part")
+    part = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
     try:
         with open_url(url, timeout=DOWNLOAD_TIMEOUT_S) as resp, open(part, "wb") as fh:
             shutil.copyfileobj(resp, fh)

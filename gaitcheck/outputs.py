@@ -3,7 +3,8 @@
 A run writes into a private staging folder inside ``OUT`` (``.gaitcheck-run-<pid>-<id>``, so two
 processes never share a temporary name and the final rename stays on one file system), and only
 when everything is written moves the files into place. Then it removes the files of the previous
-set that this run did not write (say ``overlay.mp4`` after ``--no-overlay``) and writes
+set of the same command that this run did not write (say ``overlay.mp4`` after
+``--no-overlay``; another command's files and the user's own are never touched) and writes
 ``outputs.json`` last: the run id, the command and the list of files of the set. So
 
 - a run that fails or is interrupted before publishing leaves the previous set untouched;
@@ -22,6 +23,8 @@ import errno
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,13 +37,18 @@ from .errors import OutputError
 MANIFEST = "outputs.json"
 STAGING_PREFIX = ".gaitcheck-run-"
 MANIFEST_VERSION = 1
-# Files earlier gaitcheck versions wrote without a manifest; a run removes those it did not
-# write itself, so an old folder never mixes two runs.
-LEGACY_NAMES = (
-    "analysis.json", "steps.csv", "cycles.csv", "report.html", "report.md", "overlay.mp4",
-    "pose.npz", "pose.csv", "pose.trc", "compare.json", "compare.md", "compare.html",
-    "compare.png",
-)
+# Files each command of earlier gaitcheck versions wrote without a manifest; a run removes
+# those of its own command it did not write itself, so an old folder never mixes two runs.
+_ANALYSIS_FILES = ("analysis.json", "steps.csv", "cycles.csv", "report.html", "report.md",
+                   "overlay.mp4", "pose.npz", "plots/*.png")
+LEGACY_NAMES: dict[str, tuple[str, ...]] = {
+    "analyze": _ANALYSIS_FILES,
+    "demo": _ANALYSIS_FILES,
+    "pose": ("pose.npz", "pose.csv", "pose.trc"),
+    "compare": ("compare.json", "compare.md", "compare.html", "compare.png"),
+}
+# Commands whose sets replace each other (a demo into an analysis folder, and back).
+_KIND = {"demo": "analyze"}
 
 
 def _describe(exc: OSError) -> str:
@@ -171,12 +179,18 @@ class OutputSet:
         return self.out / Path(staged).relative_to(self.staging)
 
     def publish(self) -> list[Path]:
-        """Move the staged files into ``out``, drop stale ones, write ``outputs.json`` last."""
+        """Move the staged files into ``out``, drop stale ones, write ``outputs.json`` last.
+
+        Runs under an exclusive lock on the folder (two runs into one folder publish one after
+        the other, so the later set wholly replaces the earlier) and with Ctrl-C/SIGTERM held
+        back until the set is complete.
+        """
+        with _folder_lock(self.out), _signals_deferred():
+            return self._publish()
+
+    def _publish(self) -> list[Path]:
         new = _files_under(self.staging)
-        previous = read_manifest(self.out)
-        old = [str(f) for f in previous["files"]] if previous else [
-            n for n in LEGACY_NAMES if (self.out / n).is_file()
-        ] + [f"plots/{p.name}" for p in (self.out / "plots").glob("*.png")]
+        old = self._stale_candidates()
         try:
             (self.out / MANIFEST).unlink(missing_ok=True)  # the set is incomplete from here
             for rel in new:
@@ -207,6 +221,59 @@ class OutputSet:
             ) from None
         self.files = new
         return [self.out / rel for rel in new]
+
+    def _stale_candidates(self) -> list[str]:
+        """Files of the previous set this run replaces: a set of the same kind of command.
+
+        A set of another command (say a compare written into an analysis folder) is left
+        alone, so one run never deletes another command's results.
+        """
+        kind = _KIND.get(self.command, self.command)
+        previous = read_manifest(self.out)
+        if previous is not None:
+            same = _KIND.get(str(previous.get("command")), previous.get("command")) == kind
+            return [str(f) for f in previous["files"]] if same else []
+        found: list[str] = []
+        for pattern in LEGACY_NAMES.get(kind, ()):
+            found += [p.relative_to(self.out).as_posix() for p in self.out.glob(pattern)
+                      if p.is_file()]
+        return found
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on the folder itself (no lock file left behind)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Windows; publishing is then unlocked
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back during the few renames of publishing, then deliver them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in kinds}
+    for s in kinds:
+        signal.signal(s, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 @contextlib.contextmanager

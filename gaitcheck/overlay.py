@@ -24,8 +24,12 @@ The module only reads results (a :class:`~gaitcheck.series.PoseSeries` and the a
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
 import logging
 import math
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +42,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .errors import VideoError
 from .geometry import angle_from_down_deg, flexion_deg
 from .landmarks import LEFT_HIP, LEG, RIGHT_HIP, SKELETON_EDGES
+from .prefetch import prefetch
 from .progress import progress_bar
 from .series import PoseSeries
 
@@ -85,6 +90,47 @@ _INTERVALS = ("knee", "hip", "shank")
 _CLOCK_HZ = 90000  # the writer's clock; output times are rounded to it
 
 _log = logging.getLogger(__name__)
+
+# Bump when what is drawn changes: a kept overlay made by older code is then rendered again.
+OVERLAY_VERSION = 1
+# The render key is stored in the MP4's ``comment`` tag, after this prefix.
+KEY_PREFIX = "gaitcheck-overlay:"
+
+
+def render_key(series: PoseSeries, analysis: Mapping[str, Any], size: tuple[int, int], *,
+               webm: bool = False) -> str:
+    """Hash of everything an overlay shows: the source video, landmarks, analysis and size.
+
+    The analysis' creation time and version stamp are left out (they are not drawn), so the
+    same analysis of the same pose gives the same key.
+    """
+    h = hashlib.sha256()
+    drawn = {k: v for k, v in analysis.items() if k not in ("created_utc", "gaitcheck_version")}
+    head = {"version": OVERLAY_VERSION, "size": list(size), "webm": webm,
+            "video": series.source_sha256 or series.source, "fps": series.fps,
+            "frame_size": list(series.frame_size)}
+    h.update(json.dumps(head, sort_keys=True, default=str).encode())
+    h.update(json.dumps(drawn, sort_keys=True, default=str).encode())
+    assert series.frame_index is not None
+    for arr in (series.xy_px, series.time_s, series.frame_index):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:32]
+
+
+def _rendered_key(path: Path) -> str | None:
+    """The render key stored in an overlay file, or None (missing, unreadable, other tool)."""
+    if not path.is_file():
+        return None
+    from .video import container_comment
+
+    comment = container_comment(path) or ""
+    return comment[len(KEY_PREFIX):] if comment.startswith(KEY_PREFIX) else None
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    part = dst.with_name(dst.name + ".part")
+    shutil.copyfile(src, part)
+    part.replace(dst)
 
 
 def _verdict_line(analysis: Mapping[str, Any]) -> tuple[str, RGB] | None:
@@ -503,6 +549,7 @@ def write_overlay(
     webm: bool = False,
     max_width_px: int = MAX_WIDTH_PX,
     poster_path: str | Path | None = None,
+    reuse: str | Path | None = None,
 ) -> Path:
     """Write the annotated video (see the module docstring for what is drawn).
 
@@ -530,6 +577,10 @@ def write_overlay(
     poster_path : str or Path, optional
         Also save one painted frame as a JPEG (the contact of the middle analysed step, else
         the middle frame): the poster image of the ``<video>`` in report.html.
+    reuse : str or Path, optional
+        An earlier overlay (e.g. the one in the output folder being replaced): when it was
+        rendered from the same video, landmarks, analysis and size (its stored
+        :func:`render_key` matches), it is copied instead of rendered again.
 
     Returns
     -------
@@ -541,10 +592,11 @@ def write_overlay(
     VideoError
         When the source cannot be decoded or has no frames in the series' range.
     """
-    from .video import WebVideoWriter, iter_frames, probe, scaled_size
+    from .video import WebVideoWriter, iter_frames, probe, scaled_size, turned_size
 
     video_path = Path(video_path)
     out_path = Path(out_path)
+    reuse = Path(reuse) if reuse is not None else None
     if hasattr(analysis, "to_dict"):
         analysis = analysis.to_dict()
     if series.n_frames == 0:
@@ -552,17 +604,39 @@ def write_overlay(
     assert series.frame_index is not None
     first, last = int(series.frame_index[0]), int(series.frame_index[-1])
     info = probe(video_path)
-    w, h = info.frame_size
+    # Frames turned upright before the pose model are drawn turned the same way.
+    turn = int(series.meta.get("turn_deg") or 0)
+    w, h = turned_size(info.frame_size, turn)
     max_side = None
     if w > max_width_px:
         max_side = int(math.floor(max(w, h) * max_width_px / w))
-    size = scaled_size(info.frame_size, max_side)
+    size = scaled_size((w, h), max_side)
     painter = OverlayPainter(series, analysis, size)
     poster_frame = _poster_frame(analysis, first, last)
     targets = [out_path] + ([out_path.with_suffix(".webm")] if webm else [])
-    writers = [WebVideoWriter(p, size[0], size[1], info.nominal_fps) for p in targets]
-    frames = (f for f in iter_frames(video_path, max_side_px=max_side, info=info)
-              if f.index >= first)
+    key = render_key(series, analysis, size, webm=webm)
+    old_poster = (Path(reuse).parent / Path(poster_path).name
+                  if reuse is not None and poster_path is not None else None)
+    if (reuse is not None and reuse != out_path and _rendered_key(reuse) == key
+            and (old_poster is None or old_poster.is_file())):
+        # The previous overlay shows exactly this (same video, landmarks, analysis, size).
+        _copy_atomic(reuse, out_path)
+        if webm and reuse.with_suffix(".webm").is_file():
+            _copy_atomic(reuse.with_suffix(".webm"), out_path.with_suffix(".webm"))
+        if old_poster is not None and poster_path is not None:
+            _copy_atomic(old_poster, Path(poster_path))
+        _log.info("overlay: unchanged, reused %s", reuse)
+        return out_path
+    writers = [WebVideoWriter(p, size[0], size[1], info.nominal_fps, comment=KEY_PREFIX + key)
+               for p in targets]
+    # Three stages on their own threads, each queue bounded (memory stays flat): decoding and
+    # RGB conversion (FFmpeg threads), drawing (Pillow), and encoding here (x264 threads).
+    decoded = prefetch(itertools.takewhile(
+        lambda f: f.index <= last,
+        (f for f in iter_frames(video_path, max_side_px=max_side, info=info, turn_deg=turn)
+         if f.index >= first),
+    ))
+    painted = prefetch((f.index, f.time_s, painter.paint(f.rgb, f.index)) for f in decoded)
     t0: float | None = None
     last_t = -math.inf
     min_dt = 1.0 / _CLOCK_HZ
@@ -570,33 +644,34 @@ def write_overlay(
     started = time.perf_counter()
     bar = progress_bar(last - first + 1, enabled=progress, desc="overlay")
     try:
-        for f in frames:
-            if f.index > last:
-                break
+        for index, time_s, out in painted:
             if t0 is None:
-                t0 = f.time_s
-            t = f.time_s - t0
+                t0 = time_s
+            t = time_s - t0
             if not t > last_t + min_dt:  # repeated or reordered container time: keep order
                 t = last_t + 1.0 / info.nominal_fps if n else 0.0
-            out = painter.paint(f.rgb, f.index)
-            if poster_path is not None and f.index == poster_frame:
+            if poster_path is not None and index == poster_frame:
                 _save_jpeg(out, Path(poster_path))
             for writer in writers:
                 writer.write(out, t)
             last_t = t
             n += 1
             bar.update(1)
+            if index >= last:
+                break
         if n == 0:
             raise VideoError(
                 f"{video_path} has no decodable frames {first}-{last} (the pose series' range); "
                 "pass the video the series was made from."
             )
     except BaseException:
+        painted.close()
         for writer in writers:
             writer.close(keep=False)
         raise
     finally:
         bar.close()
+    painted.close()
     for writer in writers:
         writer.close()
     elapsed = time.perf_counter() - started

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import textwrap
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +42,13 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    part = p.with_name(p.name + ".part")
-    part.write_bytes(data)
-    os.replace(part, p)
+    # Unique per process and call: two writers never share a temporary file.
+    part = p.with_name(f".{p.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        part.write_bytes(data)
+        os.replace(part, p)
+    finally:
+        part.unlink(missing_ok=True)
     return p
 
 

@@ -34,17 +34,35 @@ from .errors import (
     VideoError,
 )
 from .models import ModelFile, cache_root, file_sha256, resolve_model
+from .orientation import upright_turn_deg
+from .prefetch import prefetch
 from .progress import progress_bar
 from .series import PoseSeries, empty_arrays
-from .video import VideoInfo, iter_frames, next_timestamp_ms, probe, repair_monotonic
+from .video import (
+    VideoInfo,
+    iter_frames,
+    next_timestamp_ms,
+    probe,
+    repair_monotonic,
+    turned_size,
+)
 
 # Bump when the extraction changes in a way that alters saved series.
-POSE_CACHE_VERSION = 1
+POSE_CACHE_VERSION = 2  # 2: series carry repeated frames, people seen, capture-rate source
 # Settings that change the landmarks (model and video are keyed by their hashes).
 KEY_SETTINGS = (
     "capture_fps", "start_s", "end_s", "max_side_px", "min_pose_detection_confidence",
     "min_pose_presence_confidence", "min_tracking_confidence",
 )
+# Sample frames checked for other people, and the most poses looked for in each.
+PEOPLE_SAMPLES = 8
+MAX_PEOPLE = 3
+# A frame repeats the previous one when at most REPEAT_MAX_CHANGED pixels of its coarse grey
+# picture (every 8th pixel) changed by more than REPEAT_GREY levels (0-255). Measured on
+# re-encoded H.264: duplicates change 0-2 such pixels (compression noise), while frames of a
+# moving runner change 26 or more, even a small runner far away.
+REPEAT_GREY = 10.0
+REPEAT_MAX_CHANGED = 3
 # A truncated file decodes fewer frames than its container announces.
 MIN_DECODED_SHARE = 0.9
 # A file that ends early is analysed only when at least this much of it decodes.
@@ -64,14 +82,22 @@ def pose_cache_dir() -> Path:
     return cache_root() / "pose"
 
 
-def cache_key(video_sha256: str, model_sha256: str, cfg: PoseConfig) -> str:
-    """Content key of a pose extraction: video hash + model hash + landmark-relevant settings."""
-    payload = {
+def cache_key(video_sha256: str, model_sha256: str, cfg: PoseConfig, turn_deg: int = 0) -> str:
+    """Content key of a pose extraction: video hash + model hash + landmark-relevant settings
+    (+ the turn applied to the frames, when one was)."""
+    payload: dict[str, Any] = {
         "version": POSE_CACHE_VERSION,
         "video": video_sha256,
         "model": model_sha256,
         "settings": {k: getattr(cfg, k) for k in KEY_SETTINGS},
     }
+    if turn_deg:
+        payload["turn_deg"] = int(turn_deg)
+    if cfg.workers > 1:
+        # Chunked runs match a sequential one within tolerance, not bit for bit: own entry.
+        from .chunked import effective_workers
+
+        payload["chunks"] = effective_workers(cfg.workers)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -139,19 +165,77 @@ def _pose_config(config: Config | PoseConfig) -> PoseConfig:
     return config.pose if isinstance(config, Config) else config
 
 
+def create_people_detector(model_path: Path, cfg: PoseConfig) -> Any:
+    """A MediaPipe ``PoseLandmarker`` in IMAGE mode for up to :data:`MAX_PEOPLE` poses.
+
+    Run on a few sample frames only, to notice other people; the tracked runner comes from the
+    one-pose VIDEO-mode landmarker, which keeps following the person it found first.
+    """
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    options = vision.PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model_path)),
+        running_mode=vision.RunningMode.IMAGE,
+        num_poses=MAX_PEOPLE,
+        min_pose_detection_confidence=cfg.min_pose_detection_confidence,
+        min_pose_presence_confidence=cfg.min_pose_presence_confidence,
+        output_segmentation_masks=False,
+    )
+    return vision.PoseLandmarker.create_from_options(options)
+
+
+def _people_in(result: Any, tracked_xy: Any, size: tuple[int, int]) -> tuple[int, bool]:
+    """People seen in one sample frame, and whether the tracked runner is the largest of them.
+
+    A pose counts when its hips are seen (visibility >= 0.5); size is the landmarks' height.
+    """
+    w_px, h_px = size
+    poses = []
+    for pts in result.pose_landmarks or []:
+        if min(pts[lm.LEFT_HIP].visibility or 0.0, pts[lm.RIGHT_HIP].visibility or 0.0) < 0.5:
+            continue
+        xy = np.array([(p.x * w_px, p.y * h_px) for p in pts])
+        poses.append((float(np.ptp(xy[:, 1])), 0.5 * (xy[lm.LEFT_HIP] + xy[lm.RIGHT_HIP])))
+    if len(poses) < 2 or tracked_xy is None:
+        return len(poses), True
+    hip = 0.5 * (tracked_xy[lm.LEFT_HIP] + tracked_xy[lm.RIGHT_HIP])
+    nearest = min(range(len(poses)), key=lambda i: float(np.hypot(*(poses[i][1] - hip))))
+    largest = max(range(len(poses)), key=lambda i: poses[i][0])
+    return len(poses), nearest == largest
+
+
 def run_landmarker(
-    video_path: Path, info: VideoInfo, model: ModelFile, cfg: PoseConfig, *, progress: bool
+    video_path: Path, info: VideoInfo, model: ModelFile, cfg: PoseConfig, *, progress: bool,
+    turn_deg: int = 0,
 ) -> PoseSeries:
     """Run the model on every frame in the trimmed range; frames without a pose stay NaN.
+
+    Also notes, from the decoded pictures, which frames repeat the previous one
+    (``meta["repeated_frames"]``, decode indices), and on :data:`PEOPLE_SAMPLES` sample frames
+    how many people are in view (``meta["people_max"]``).
+
+    Parameters
+    ----------
+    turn_deg : int
+        Clockwise turn applied to every frame before the model (0, 90, 180, 270): set when
+        the runner lies sideways or upside down in the picture (``gaitcheck.orientation``).
 
     Returns
     -------
     PoseSeries
-        Coordinates in pixels of the full-size upright frame; ``time_s`` in real seconds.
+        Coordinates in pixels of the full-size upright (and turned) frame; ``time_s`` in real
+        seconds.
     """
+    if cfg.workers > 1:
+        from .chunked import run_chunked
+
+        chunked = run_chunked(video_path, info, model, cfg, cfg.workers)
+        if chunked is not None:
+            return chunked
     import mediapipe as mp
 
-    w_px, h_px = info.frame_size
+    w_px, h_px = turned_size(info.frame_size, turn_deg)
     rows: list[tuple[Any, Any, Any, Any]] = []
     indices: list[int] = []
     times: list[float] = []
@@ -164,14 +248,34 @@ def run_landmarker(
     last_ms: int | None = None
     nan_row = (np.full((lm.N_LANDMARKS, 2), np.nan), np.full((lm.N_LANDMARKS, 3), np.nan),
                np.zeros(lm.N_LANDMARKS), np.zeros(lm.N_LANDMARKS))
+    repeated: list[int] = []
+    prev_sig: Any = None
+    people: list[tuple[int, bool]] = []
+    sample_every = max(1, total // PEOPLE_SAMPLES)
     with quiet_native_stderr() as err:
         bar = progress_bar(total, enabled=progress, desc=Path(video_path).name, file=err)
-        with bar, create_landmarker(model.path, cfg) as landmarker:
-            for frame in iter_frames(video_path, start_s=cfg.start_s, end_s=cfg.end_s,
-                                     max_side_px=cfg.max_side_px, info=info):
+        with bar, create_landmarker(model.path, cfg) as landmarker, \
+                create_people_detector(model.path, cfg) as people_detector:
+            # Decoding runs ahead in a thread (bounded queue), overlapping the model.
+            frames = prefetch(iter_frames(video_path, start_s=cfg.start_s, end_s=cfg.end_s,
+                                          max_side_px=cfg.max_side_px, info=info,
+                                          turn_deg=turn_deg))
+            for k, frame in enumerate(frames):
+                # A coarse grey picture is enough to tell a repeated frame from a new one.
+                sig = frame.rgb[::8, ::8].mean(axis=2)
+                if prev_sig is not None and \
+                        int((np.abs(sig - prev_sig) > REPEAT_GREY).sum()) <= REPEAT_MAX_CHANGED:
+                    repeated.append(frame.index)
+                prev_sig = sig
                 last_ms = next_timestamp_ms(frame.time_s, last_ms)
                 image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
                 result = landmarker.detect_for_video(image, last_ms)
+                if k % sample_every == sample_every // 2:
+                    tracked = (np.array([(p.x * w_px, p.y * h_px)
+                                         for p in result.pose_landmarks[0]])
+                               if result.pose_landmarks else None)
+                    people.append(_people_in(people_detector.detect(image), tracked,
+                                             (w_px, h_px)))
                 if result.pose_landmarks:
                     pts = result.pose_landmarks[0]
                     world = result.pose_world_landmarks[0]
@@ -220,7 +324,8 @@ def run_landmarker(
     raw = np.asarray(times, dtype=np.float64)
     # Duplicated/backward container times are nudged forward by 1 ms (see repair_monotonic).
     file_t = repair_monotonic(raw, 1e-3)
-    capture_fps = cfg.capture_fps or fps_file
+    capture_fps = cfg.capture_fps or info.capture_fps_tag or fps_file
+    source = ("user" if cfg.capture_fps else "metadata" if info.capture_fps_tag else "file")
     slow = fps_file / capture_fps  # file seconds -> real seconds (slow-motion factor)
     return PoseSeries(
         xy_px=arrays["xy_px"],
@@ -229,7 +334,7 @@ def run_landmarker(
         presence=arrays["presence"],
         time_s=file_t * slow,
         fps=capture_fps,
-        frame_size=info.frame_size,
+        frame_size=(w_px, h_px),
         rotation_deg=info.rotation_deg,
         frame_index=np.asarray(indices, dtype=np.int64),
         source=str(video_path),
@@ -249,6 +354,11 @@ def run_landmarker(
             "model_origin": model.origin,
             "model_sha256": model.sha256,
             "truncated_video": truncated,
+            "capture_fps_source": source,
+            "turn_deg": int(turn_deg),
+            "repeated_frames": repeated,
+            "people_max": max((n for n, _ in people), default=0),
+            "people_tracked_largest": all(ok for _, ok in people),
         },
     )
 
@@ -282,11 +392,12 @@ def check_person(series: PoseSeries, cfg: PoseConfig, video_path: str | Path) ->
         )
 
 
-def _load_if_key(path: Path, key: str) -> PoseSeries | None:
+def _load_if_key(path: Path, key: str, *, discard: bool = True) -> PoseSeries | None:
     """The series saved at ``path`` when it is readable and made with ``key``; else None.
 
     An unreadable or inconsistent file (truncated, zero bytes, flipped bits, mistyped header)
-    is deleted with a :class:`CacheWarning`, so the caller recomputes and rewrites it.
+    gives a :class:`CacheWarning` and, with ``discard``, is deleted, so the caller recomputes
+    and rewrites it. (A ``pose.npz`` of an output set is left for the next set to replace.)
     """
     if not path.is_file():
         return None
@@ -295,10 +406,28 @@ def _load_if_key(path: Path, key: str) -> PoseSeries | None:
     except SeriesError as exc:
         warnings.warn(f"Discarded a damaged saved pose series ({exc}); recomputing it.",
                       CacheWarning, stacklevel=3)
-        with contextlib.suppress(OSError):
-            path.unlink()
+        if discard:
+            with contextlib.suppress(OSError):
+                path.unlink()
         return None
     return series if series.meta.get("cache_key") == key else None
+
+
+def _load_saved(target: Path, video_sha: str, model_sha: str, cfg: PoseConfig, *,
+                discard: bool = True) -> PoseSeries | None:
+    """``OUT_DIR/pose.npz`` when it was made from this video, model and settings (from
+    upright frames, or from frames turned by the turn it records)."""
+    series = _load_if_key(target, cache_key(video_sha, model_sha, cfg), discard=discard)
+    if series is not None or not target.is_file():
+        return series
+    try:
+        saved = PoseSeries.load(target)
+    except SeriesError:
+        return None
+    turn = int(saved.meta.get("turn_deg") or 0)
+    if turn and saved.meta.get("cache_key") == cache_key(video_sha, model_sha, cfg, turn):
+        return saved
+    return None
 
 
 def _with_provenance(series: PoseSeries, path: Path) -> PoseSeries:
@@ -371,18 +500,41 @@ def extract_pose(
     """
     cfg = _pose_config(config)
     path, info, model, video_sha, key = _prepare(video_path, cfg)
-    return _extract(path, info, model, video_sha, key, cfg, progress=progress,
-                    cache=cache and cfg.use_cache)
+    use = cache and cfg.use_cache
+    series = _extract(path, info, model, video_sha, key, cfg, progress=progress, cache=use,
+                      check=False)
+    series = _upright(path, info, model, video_sha, cfg, series, progress=progress, cache=use)
+    check_person(series, cfg, path)
+    return series
+
+
+def _upright(path: Path, info: VideoInfo, model: ModelFile, video_sha: str, cfg: PoseConfig,
+             series: PoseSeries, *, progress: bool, cache: bool) -> PoseSeries:
+    """The series again from turned frames when the body lies sideways or upside down.
+
+    The pose model finds a turned body, but its landmarks are better on an upright one and
+    angles need the image vertical; the turn is part of the cache key.
+    """
+    if series.meta.get("turn_deg"):
+        return series
+    turn = upright_turn_deg(series.xy_px)
+    if not turn:
+        return series
+    key = cache_key(video_sha, model.sha256, cfg, turn)
+    return _extract(path, info, model, video_sha, key, cfg, progress=progress, cache=cache,
+                    check=False, turn_deg=turn)
 
 
 def _extract(path: Path, info: VideoInfo, model: ModelFile, video_sha: str, key: str,
-             cfg: PoseConfig, *, progress: bool, cache: bool) -> PoseSeries:
+             cfg: PoseConfig, *, progress: bool, cache: bool, check: bool = True,
+             turn_deg: int = 0) -> PoseSeries:
     cached = pose_cache_dir() / f"{key}.npz"
     with _key_lock(key) if cache else contextlib.nullcontext():
         # Looked up inside the lock: a process that waited finds the other's result.
         series = _load_if_key(cached, key) if cache else None
         if series is None:
-            series = run_landmarker(path, info, model, cfg, progress=progress)
+            series = run_landmarker(path, info, model, cfg, progress=progress,
+                                    turn_deg=turn_deg)
             series = series.with_arrays(source_sha256=video_sha,
                                         meta={**series.meta, "cache_key": key})
             if cache:
@@ -391,7 +543,8 @@ def _extract(path: Path, info: VideoInfo, model: ModelFile, video_sha: str, key:
                 except OSError:
                     pass  # an unwritable cache must not fail the run
     series = _with_provenance(series, path)
-    check_person(series, cfg, path)
+    if check:
+        check_person(series, cfg, path)
     return series
 
 
@@ -415,12 +568,15 @@ def load_or_extract(
     use = cache and cfg.use_cache
     target = Path(out_dir) / "pose.npz" if out_dir is not None else None
     if target is not None and use:
-        series = _load_if_key(target, key)
+        series = _load_saved(target, video_sha, model.sha256, cfg, discard=save)
         if series is not None:
             series = _with_provenance(series, path)
             check_person(series, cfg, path)
             return series
-    series = _extract(path, info, model, video_sha, key, cfg, progress=progress, cache=use)
+    series = _extract(path, info, model, video_sha, key, cfg, progress=progress, cache=use,
+                      check=False)
+    series = _upright(path, info, model, video_sha, cfg, series, progress=progress, cache=use)
+    check_person(series, cfg, path)
     if target is not None and save:
         series.save(target)
     return series

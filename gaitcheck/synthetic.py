@@ -950,6 +950,8 @@ def generate(params: RunnerParams | None = None, **changes: Any) -> SyntheticRun
         - ``ic_times_s``, ``toe_off_times_s``: ``{"left": (k,), "right": (k,)}`` continuous
           event times inside the clip; ``ic_frames``, ``toe_off_frames``: the first frame at or
           after each event (the first frame in contact / in the air);
+        - ``ic_marked_times_s``: where the hand-marking rule of the real clips puts each
+          contact (see :func:`_marked_lead_s`): touchdown, or up to 0.7 cm of descent earlier;
         - per-metric dicts ``overstride_pct_leg``, ``shank_angle_ic_deg``,
           ``knee_flexion_ic_deg``, ``foot_angle_ic_deg`` (at IC frames), ``trunk_lean_deg`` (at
           the frame nearest midstance), ``vertical_oscillation_pct_leg`` (per step, from that
@@ -1041,6 +1043,28 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
+# The hand-marking rule's belt-level band: a sole within 0.7 cm of its loaded stance line counts
+# as on the belt (../shared/landmarks/*.strikes.json, protocol v2).
+MARK_BAND_M = 0.007
+
+
+def _marked_lead_s(p: RunnerParams) -> float:
+    """How long before touchdown the hand-marking rule places the contact, in seconds.
+
+    The rule: the moment the landing foot stops moving forward (in the image) at belt level, or,
+    if it stops in the air, the moment it reaches the belt (within ``MARK_BAND_M``). In the
+    model the heel stops moving forward in a treadmill image ``heel_reversal_lead_ms`` before
+    touchdown; overground it keeps moving forward over the ground until touchdown unless it
+    retracts at the full body speed. It falls at ``heel_land_speed_mps`` meanwhile, so it enters
+    the band ``MARK_BAND_M / heel_land_speed_mps`` before touchdown.
+    """
+    lead_s = p.heel_reversal_lead_ms / 1000.0
+    stops_in_air = p.treadmill or p.heel_retraction_share >= 1.0
+    if not stops_in_air:
+        return 0.0
+    return min(lead_s, MARK_BAND_M / p.heel_land_speed_mps)
+
+
 def _truth(p: RunnerParams, model: _Model, time_s: FloatArray, phase_l: FloatArray,
            pts: FloatArray) -> dict[str, Any]:
     """Exact answers from the noise-free body points (see :func:`generate`)."""
@@ -1079,6 +1103,7 @@ def _truth(p: RunnerParams, model: _Model, time_s: FloatArray, phase_l: FloatArr
         "hip_width_px": hip_w, "stride_s": T,
         "cadence_spm": p.cadence_spm, "contact_time_ms": 1000.0 * p.contact_time_s,
         "ic_times_s": ev["ic_t"], "toe_off_times_s": ev["to_t"],
+        "ic_marked_times_s": {side: ev["ic_t"][side] - _marked_lead_s(p) for side in SIDES},
         "ic_frames": ev["ic_f"], "toe_off_frames": ev["to_f"],
     }
     for key in ("overstride_pct_leg", "shank_angle_ic_deg", "knee_flexion_ic_deg",

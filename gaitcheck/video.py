@@ -75,6 +75,7 @@ class VideoInfo:
     codec: str
     stored_size: tuple[int, int] = (0, 0)
     announced_frames: int = 0  # frames the container's index lists (0: not stated)
+    capture_fps_tag: float | None = None  # slow-motion capture rate stored by the phone
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -117,7 +118,9 @@ def _quiet_av() -> Any:
     import av.logging
 
     # FFmpeg's own log lines ("moov atom not found") would clutter the one-sentence errors.
-    av.logging.set_level(av.logging.PANIC)
+    # None (PyAV's default) drops them in C: a level installs a Python log callback, which
+    # FFmpeg's decoder threads then call and which deadlocks closing a threaded decoder.
+    av.logging.set_level(None)
     return av
 
 
@@ -180,6 +183,8 @@ def probe(path: str | Path) -> VideoInfo:
                 f"{path} is damaged (its packets cannot be read); export or copy it again."
             ) from None
         announced = int(stream.frames or 0)
+        capture_tag = capture_fps_from_tags({**dict(container.metadata),
+                                             **dict(stream.metadata)})
         rate = stream.average_rate or stream.guessed_rate
         duration_s = float(stream.duration * stream.time_base) if stream.duration else 0.0
         if not duration_s and container.duration:
@@ -227,7 +232,49 @@ def probe(path: str | Path) -> VideoInfo:
         codec=codec,
         stored_size=stored_size,
         announced_frames=announced,
+        capture_fps_tag=capture_tag,
     )
+
+
+# Metadata keys phones use for the capture rate of a slow-motion clip exported at a normal
+# playback rate: Android's MediaMuxer writes com.android.capture.fps (MediaFormat
+# KEY_CAPTURE_RATE); other vendors use keys ending the same way.
+CAPTURE_FPS_KEYS = ("com.android.capture.fps",)
+CAPTURE_FPS_SUFFIXES = ("capture.fps", "capture_fps", "capturefps")
+
+
+def capture_fps_from_tags(tags: dict[str, str]) -> float | None:
+    """The capture frame rate a container's metadata states, or ``None``.
+
+    Parameters
+    ----------
+    tags : dict of str -> str
+        Container and stream metadata (PyAV ``container.metadata``).
+    """
+    keys = [k for k in tags if k in CAPTURE_FPS_KEYS] + [
+        k for k in tags if k not in CAPTURE_FPS_KEYS
+        and k.lower().replace(" ", "").endswith(CAPTURE_FPS_SUFFIXES)]
+    for k in keys:
+        try:
+            value = float(str(tags[k]).strip())
+        except ValueError:
+            continue
+        if np.isfinite(value) and 1.0 <= value <= 10000.0:
+            return value
+    return None
+
+
+def turned_size(size: tuple[int, int], turn_deg: int) -> tuple[int, int]:
+    """``(width, height)`` after turning a picture by ``turn_deg`` (0, 90, 180, 270)."""
+    return (size[1], size[0]) if turn_deg % 180 == 90 else (size[0], size[1])
+
+
+def turn_image(image: NDArray[np.uint8], turn_deg: int) -> NDArray[np.uint8]:
+    """Turn a picture clockwise by ``turn_deg`` (a multiple of 90), e.g. to set a runner
+    filmed with a missing or wrong rotation tag upright."""
+    k = (int(turn_deg) // 90) % 4
+    # np.rot90 turns counter-clockwise for k > 0.
+    return image if k == 0 else np.ascontiguousarray(np.rot90(image, k=-k))
 
 
 def fix_rotation(
@@ -261,6 +308,79 @@ def scaled_size(frame_size: tuple[int, int], max_side_px: int | None) -> tuple[i
     return (max(1, round(w * scale)), max(1, round(h * scale)))
 
 
+def _stored_target(info: VideoInfo, target: tuple[int, int]) -> tuple[int, int]:
+    """``(width, height)`` to convert a *stored* frame to, so that turning it gives ``target``."""
+    w, h = target
+    return (h, w) if info.rotation_deg in (90, 270) else (w, h)
+
+
+def _turn_upright(rgb: NDArray[np.uint8], rotation_deg: int) -> NDArray[np.uint8]:
+    """Stored RGB image turned clockwise by ``rotation_deg`` (np.rot90 turns counter-clockwise)."""
+    if rotation_deg == 0:
+        return rgb
+    k = {90: -1, 180: 2, 270: 1}[rotation_deg]
+    return np.rot90(rgb, k=k)
+
+
+def _decode(
+    path: Path,
+    info: VideoInfo,
+    target: tuple[int, int] | None,
+    *,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    wanted: set[int] | None = None,
+    last_index: int | None = None,
+) -> Iterator[Frame]:
+    """Decode with PyAV: frame threading, and YUV -> RGB conversion done once at ``target``.
+
+    ``target`` is the upright ``(width, height)`` (None: full size). Frames outside
+    ``[start_s, end_s)`` or not in ``wanted`` are decoded but never converted. Times are the
+    presentation times relative to the stream's start, as OpenCV reports them. Decoding stops
+    quietly at the first undecodable packet (a truncated or damaged file).
+    """
+    av = _quiet_av()
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError, ValueError):
+        raise VideoError(f"{path} cannot be decoded; re-export it as H.264 MP4.") from None
+    with container:
+        stream = container.streams.video[0]
+        # Frame threading: FFmpeg decodes several frames at once on its own threads, which
+        # release the GIL, so decoding overlaps the pose model running in another thread.
+        stream.thread_type = "AUTO"
+        tb = float(stream.time_base) if stream.time_base else 0.0
+        t0 = int(stream.start_time or 0)
+        upright = target or info.frame_size
+        size = _stored_target(info, upright)
+        index = -1
+        frames = container.decode(stream)
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            except (av.error.FFmpegError, OSError):
+                break  # damaged or cut-off data: keep what was decoded
+            index += 1
+            if last_index is not None and index > last_index:
+                break
+            pts = frame.pts if frame.pts is not None else frame.dts
+            time_s = (pts - t0) * tb if pts is not None else index / info.nominal_fps
+            if start_s is not None and time_s < start_s:
+                continue
+            if end_s is not None and time_s >= end_s:
+                break
+            if wanted is not None and index not in wanted:
+                continue
+            # One swscale pass: scale (area averaging when shrinking) and convert to RGB.
+            rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1],
+                                   interpolation="AREA")
+            # Rows may carry FFmpeg's alignment padding; MediaPipe needs packed rows.
+            rgb = np.ascontiguousarray(_turn_upright(rgb, info.rotation_deg))
+            yield Frame(index, float(time_s), rgb)
+
+
 def iter_frames(
     path: str | Path,
     *,
@@ -268,10 +388,13 @@ def iter_frames(
     end_s: float | None = None,
     max_side_px: int | None = None,
     info: VideoInfo | None = None,
+    turn_deg: int = 0,
 ) -> Iterator[Frame]:
     """Stream upright RGB frames with their container timestamps, one at a time.
 
     Memory does not grow with the video's length: each frame is yielded and forgotten.
+    Decoding uses FFmpeg's frame threads, and each frame is scaled and converted to RGB in one
+    pass straight at the requested size (never converted at full size first).
 
     Parameters
     ----------
@@ -279,55 +402,35 @@ def iter_frames(
         The video.
     start_s, end_s : float, optional
         Keep frames with ``start_s <= time_s < end_s`` (file seconds, as a player shows them).
-        Earlier frames are grabbed but not converted.
+        Earlier frames are decoded but not converted.
     max_side_px : int, optional
         Downscale frames whose long side exceeds this (area interpolation).
     info : VideoInfo, optional
         Result of :func:`probe` (probed here when omitted).
+    turn_deg : int
+        Extra clockwise turn (0, 90, 180, 270) after the rotation tag, for a picture whose tag
+        is missing or wrong (see ``gaitcheck.orientation``); ``max_side_px`` applies after it.
 
     Yields
     ------
     Frame
         ``index`` counts every decoded frame from the start of the file.
     """
-    import cv2
-
     path = Path(path)
     info = info or probe(path)
-    target = scaled_size(info.frame_size, max_side_px)
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise VideoError(f"{path} cannot be decoded; re-export it as H.264 MP4.")
-    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
-    try:
-        index = -1
-        while True:
-            if not cap.grab():
-                break
-            index += 1
-            # After grab(), POS_MSEC is the presentation time of the grabbed frame.
-            time_s = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            if start_s is not None and time_s < start_s:
-                continue
-            if end_s is not None and time_s >= end_s:
-                break
-            ok, bgr = cap.retrieve()
-            if not ok or bgr is None:
-                break
-            bgr = fix_rotation(np.asarray(bgr, np.uint8), info.rotation_deg, info.stored_size)
-            if (bgr.shape[1], bgr.shape[0]) != target:
-                bgr = cv2.resize(bgr, target, interpolation=cv2.INTER_AREA)
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            yield Frame(index, time_s, np.asarray(rgb, dtype=np.uint8))
-    finally:
-        cap.release()
+    target = scaled_size(turned_size(info.frame_size, turn_deg), max_side_px)
+    # Decoded at the size that the extra turn (if any) maps onto the target.
+    for f in _decode(path, info, turned_size(target, turn_deg), start_s=start_s, end_s=end_s):
+        yield f if not turn_deg else Frame(f.index, f.time_s, turn_image(f.rgb, turn_deg))
 
 
-def read_frames(path: str | Path, indices: Sequence[int]) -> list[NDArray[np.uint8]]:
+def read_frames(
+    path: str | Path, indices: Sequence[int], *, turn_deg: int = 0
+) -> list[NDArray[np.uint8]]:
     """Full-size upright RGB images of the frames at the given decode indices.
 
     Decodes sequentially (seeking by frame number is unreliable for inter-coded video) up to
-    the largest index, keeping only the requested frames.
+    the largest index, converting only the requested frames.
 
     Parameters
     ----------
@@ -335,6 +438,8 @@ def read_frames(path: str | Path, indices: Sequence[int]) -> list[NDArray[np.uin
         The video.
     indices : sequence of int
         0-based decode indices; repeats and any order are allowed.
+    turn_deg : int
+        Extra clockwise turn after the rotation tag (as in :func:`iter_frames`).
 
     Returns
     -------
@@ -346,8 +451,6 @@ def read_frames(path: str | Path, indices: Sequence[int]) -> list[NDArray[np.uin
     VideoError
         When an index is negative or beyond the decodable frames.
     """
-    import cv2
-
     path = Path(path)
     wanted = {int(i) for i in indices}
     if not wanted:
@@ -356,22 +459,8 @@ def read_frames(path: str | Path, indices: Sequence[int]) -> list[NDArray[np.uin
         raise VideoError(f"Frame indices must be zero or positive, got {min(wanted)}.")
     info = probe(path)
     last = max(wanted)
-    found: dict[int, NDArray[np.uint8]] = {}
-    cap = cv2.VideoCapture(str(path))
-    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
-    try:
-        for index in range(last + 1):
-            if not cap.grab():
-                break
-            if index in wanted:
-                ok, bgr = cap.retrieve()
-                if ok and bgr is not None:
-                    bgr = fix_rotation(
-                        np.asarray(bgr, np.uint8), info.rotation_deg, info.stored_size
-                    )
-                    found[index] = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8)
-    finally:
-        cap.release()
+    found = {f.index: turn_image(f.rgb, turn_deg)
+             for f in _decode(path, info, None, wanted=wanted, last_index=last)}
     missing = sorted(wanted - set(found))
     if missing:
         raise VideoError(
@@ -591,15 +680,20 @@ class WebVideoWriter(VideoWriter):
 
     H.264 is encoded with the main profile (which every browser and phone decodes) and the
     ``veryfast`` preset, and the MP4 index (``moov`` atom) is moved to the front of the file;
-    VP9 (``.webm``) uses libvpx's realtime mode with row multithreading. Parameters as for
-    :class:`VideoWriter`, plus ``preset`` (an x264 preset name).
+    VP9 (``.webm``) uses libvpx's realtime mode with row multithreading. Both encoders run on
+    as many threads as FFmpeg chooses for the machine. Parameters as for :class:`VideoWriter`,
+    plus ``preset`` (an x264 preset name) and ``comment`` (stored in the container's
+    ``comment`` tag, read back by :func:`container_comment`).
     """
 
     def __init__(
         self, path: str | Path, width: int, height: int, fps: float, *, crf: int = 23,
-        preset: str = "veryfast",
+        preset: str = "veryfast", comment: str | None = None,
     ) -> None:
         super().__init__(path, width, height, fps, crf=crf)
+        if comment:
+            self._container.metadata["comment"] = comment
+        self._stream.codec_context.thread_count = 0  # 0: FFmpeg picks, one per core and more
         # Neither the muxer header nor the encoder is opened before the first frame, so both
         # still accept options here.
         if self.path.suffix.lower() == ".webm":
@@ -608,3 +702,32 @@ class WebVideoWriter(VideoWriter):
             self._container.options["movflags"] = "+faststart"
             extra = {"profile": "main", "preset": preset}
         self._stream.options = {**self._stream.options, **extra}
+
+
+def container_comment(path: str | Path) -> str | None:
+    """The container's ``comment`` tag (see :class:`WebVideoWriter`), None when unreadable."""
+    av = _quiet_av()
+    try:
+        with av.open(str(path)) as container:
+            value = container.metadata.get("comment")
+    except (av.error.FFmpegError, OSError, ValueError):
+        return None
+    return str(value) if value is not None else None
+
+
+def keyframe_times(path: str | Path) -> NDArray[np.float64]:
+    """Presentation times (file seconds from the stream's start) of the keyframes, ascending.
+
+    Read from the packets' keyframe flags (no decoding): where decoding can start cleanly.
+    """
+    av = _quiet_av()
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            tb = float(stream.time_base) if stream.time_base else 0.0
+            t0 = int(stream.start_time or 0)
+            pts = [p.pts for p in container.demux(stream)
+                   if p.is_keyframe and p.pts is not None and p.size > 0]
+    except (av.error.FFmpegError, OSError, ValueError, IndexError):
+        raise VideoError(f"{path} cannot be read as a video; export or copy it again.") from None
+    return np.sort((np.asarray(pts, dtype=np.float64) - t0) * tb)

@@ -26,8 +26,10 @@ from .landmarks import (
     LEFT_SHOULDER,
     LEFT_TOE,
     NOSE,
+    RIGHT_ANKLE,
     RIGHT_HEEL,
     RIGHT_HIP,
+    RIGHT_KNEE,
     RIGHT_SHOULDER,
     RIGHT_TOE,
 )
@@ -35,6 +37,9 @@ from .landmarks import (
 Array = NDArray[np.float64]
 
 VIEWS = ("side-left", "side-right", "rear", "front")
+#: Label when no frame can vote (no hips/shoulders with legs, or no feet or face to tell the
+#: facing): the view is not guessed; ``analyze_pose`` asks the user to set it.
+UNKNOWN = "unknown"
 
 # Hip+shoulder width over leg length above which a frame looks frontal. On side views MediaPipe
 # keeps the two hips within a few percent of leg length; from behind they are ~25-40 % apart.
@@ -48,7 +53,7 @@ class ViewResult:
     Attributes
     ----------
     label : str
-        One of ``VIEWS``.
+        One of ``VIEWS``, or ``UNKNOWN`` when no frame could vote.
     confidence : float
         Share of voting frames that agree, times the share of frames that could vote; in [0, 1].
     facing : int
@@ -83,17 +88,20 @@ def detect_view(xy: Array, visibility: Array) -> ViewResult:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        leg = leg_length_series(xy, LEFT_HIP, LEFT_KNEE, LEFT_ANKLE)
+        # Both legs (either may be hidden in a side view; mirroring must change nothing).
+        leg = np.nanmean([leg_length_series(xy, LEFT_HIP, LEFT_KNEE, LEFT_ANKLE),
+                          leg_length_series(xy, RIGHT_HIP, RIGHT_KNEE, RIGHT_ANKLE)], axis=0)
         hip_dx = xy[:, LEFT_HIP, 0] - xy[:, RIGHT_HIP, 0]
         sh_dx = xy[:, LEFT_SHOULDER, 0] - xy[:, RIGHT_SHOULDER, 0]
         width_ratio = 0.5 * (np.abs(hip_dx) + np.abs(sh_dx)) / leg
         valid = np.isfinite(width_ratio) & (leg > 0)
         if valid.sum() == 0:
-            return ViewResult("side-left", 0.0, -1)
+            return ViewResult(UNKNOWN, 0.0, 0)
         frontal = width_ratio > _FRONTAL_WIDTH_RATIO
         share_frontal = float(frontal[valid].mean())
         coverage = float(valid.mean())
 
+        # Majority vote: frames are frontal-looking or not, and the larger share wins.
         if share_frontal > 0.5:
             # Rear: runner's left hip/shoulder on the image left (negative dx).
             lr = np.sign(hip_dx + sh_dx)
@@ -110,6 +118,8 @@ def detect_view(xy: Array, visibility: Array) -> ViewResult:
         ear_mid = 0.5 * (xy[:, 7, 0] + xy[:, 8, 0])
         nose_dx = xy[:, NOSE, 0] - ear_mid
         # Feet carry more weight than the face: runners look around, feet always point ahead.
+        # Half weight: the two feet cast two votes a frame and the face one, so the face alone
+        # can never outvote a pair of feet that agree.
         votes = np.concatenate([np.sign(toe_dx), np.sign(nose_dx)])
         weights = np.concatenate([np.ones_like(toe_dx), 0.5 * np.ones_like(nose_dx)])
         ok = np.isfinite(votes) & (votes != 0)
@@ -117,7 +127,7 @@ def detect_view(xy: Array, visibility: Array) -> ViewResult:
         left = float((weights * (votes < 0))[ok].sum())
     total = left + right
     if total == 0:
-        return ViewResult("side-left", 0.0, -1)
+        return ViewResult(UNKNOWN, 0.0, 0)
     label = "side-right" if right > left else "side-left"
     agree = max(left, right) / total
     return ViewResult(

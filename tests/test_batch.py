@@ -144,6 +144,22 @@ def test_folder_input_takes_athletes_from_subfolders(tmp_path: Path) -> None:
         read_folder(tmp_path / "Ana")
 
 
+def test_folder_date_from_the_video_creation_tag(side_clip: Path, tmp_path: Path) -> None:
+    import av
+
+    dst = tmp_path / "Ana" / "tagged.mp4"
+    dst.parent.mkdir()
+    with av.open(str(side_clip)) as inp, av.open(str(dst), "w", format="mp4") as out:
+        out.metadata["creation_time"] = "2025-04-03T10:00:00.000000Z"  # as phones write it
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    (item,) = read_folder(tmp_path)
+    assert (item.athlete, item.date) == ("Ana", "2025-04-03")  # the tag, not today's mtime
+
+
 def test_invalid_row_settings_stop_before_anything_runs(tmp_path: Path) -> None:
     _roster(tmp_path / "r.csv", [{"athlete": "A", "video": "a.mp4", "pace": "fast"}])
     code, _, err = _run(["batch", str(tmp_path / "r.csv"), "-o", str(tmp_path / "rep"),

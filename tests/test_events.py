@@ -19,8 +19,10 @@ SIDES = ("left", "right")
 
 
 def _side_events(run: SyntheticRun) -> Events:
+    """Side events exactly as ``analyze_pose`` calls them (with the event-sharp landmarks)."""
     cleaned = clean_series(run.series)
-    return detect_side_events(cleaned.xy_px, run.series.time_s, run.params.facing)
+    return detect_side_events(cleaned.xy_px, run.series.time_s, run.params.facing,
+                              xy_sharp=cleaned.event_xy_px)
 
 
 def _nearest_offsets(truth: np.ndarray, detected: np.ndarray) -> np.ndarray:
@@ -112,7 +114,7 @@ def test_side_events_mirror_invariant() -> None:
     ev = _side_events(run)
     m = run.mirrored(swap_labels=False)
     cleaned = clean_series(m.series)
-    ev_m = detect_side_events(cleaned.xy_px, m.series.time_s, -1)
+    ev_m = detect_side_events(cleaned.xy_px, m.series.time_s, -1, xy_sharp=cleaned.event_xy_px)
     for side in SIDES:
         np.testing.assert_allclose(ev_m.ic_time_s[side], ev.ic_time_s[side], atol=1e-6)
 
@@ -129,7 +131,7 @@ def test_dropout_hole_in_the_middle_keeps_events_on_both_sides() -> None:
     holed = series.with_arrays(xy_px=xy, visibility=vis)
     cleaned = clean_series(holed)
     assert np.isnan(cleaned.xy_px[hole]).all()
-    ev = detect_side_events(cleaned.xy_px, t, -1)
+    ev = detect_side_events(cleaned.xy_px, t, -1, xy_sharp=cleaned.event_xy_px)
     for side in SIDES:
         truth = run.truth["ic_times_s"][side]
         det = ev.ic_time_s[side]
@@ -148,7 +150,7 @@ def test_dropout_hole_in_the_middle_keeps_events_on_both_sides() -> None:
 def test_frontal_events(view: str, fps: float) -> None:
     run = generate(view=view, fps=fps, duration_s=6.0, noise_px=0.5, seed=1)
     cleaned = clean_series(run.series)
-    ev = detect_frontal_events(cleaned.xy_px, run.series.time_s)
+    ev = detect_frontal_events(cleaned.xy_px, run.series.time_s, xy_sharp=cleaned.event_xy_px)
     assert ev.method == "frontal-vertical"
     tol = 1.0 / fps + 0.020
     for side in SIDES:
@@ -164,6 +166,31 @@ def test_frontal_events(view: str, fps: float) -> None:
     steps = build_steps(ev)
     # The reported cadence (steps over elapsed time): a per-foot timing bias cancels in it.
     assert cadence_spm(steps)[0] == pytest.approx(170.0, rel=0.01)
+
+
+@pytest.mark.parametrize("approach_s", [0.03, 0.05, 0.07])
+def test_frontal_contacts_hold_across_the_approach_window(
+    approach_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The basis of ``FRONTAL_APPROACH_S`` (0.05 s): from 0.03 to 0.07 s every rear/front
+    contact stays within the frontal promise, max(1.5 frames, 30 ms), at 30-240 fps, on
+    runners with up to 1.5 px of landmark noise."""
+    from gaitcheck import events
+
+    monkeypatch.setattr(events, "FRONTAL_APPROACH_S", approach_s)
+    for fps in (30.0, 60.0, 120.0, 240.0):
+        for view, noise, seed in (("rear", 1.5, 4), ("front", 1.0, 8)):
+            run = generate(view=view, fps=fps, duration_s=6.0, noise_px=noise, seed=seed,
+                           cadence_spm=175.0, duty_factor=0.33)
+            cleaned = clean_series(run.series)
+            ev = detect_frontal_events(cleaned.xy_px, run.series.time_s,
+                                       xy_sharp=cleaned.event_xy_px)
+            t = run.series.time_s
+            for side in SIDES:
+                truth = run.truth["ic_times_s"][side]
+                inner = truth[(truth > t[0] + 0.3) & (truth < t[-1] - 0.3)]
+                err = np.abs(inner[:, None] - ev.ic_time_s[side][None, :]).min(axis=1)
+                assert err.max() <= max(1.5 / fps, 0.030), (fps, view, side, err.max())
 
 
 # --- Real series with hand-marked contacts (../shared/landmarks) ---------------------------------

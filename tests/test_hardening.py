@@ -367,6 +367,45 @@ def test_legacy_folder_without_manifest_is_cleaned(tmp_path: Path) -> None:
     assert_consistent(out)
 
 
+def test_two_writers_into_one_folder_leave_one_whole_set(tmp_path: Path) -> None:
+    from gaitcheck.outputs import output_set
+
+    out = tmp_path / "out"
+    errors: list[BaseException] = []
+
+    def writer(tag: str) -> None:
+        try:
+            for i in range(15):
+                with output_set(out, "test") as oset:
+                    (oset.staging / "plots").mkdir()
+                    for name in ("analysis.json", "report.md", f"only_{tag}.txt",
+                                 f"plots/{tag}{i % 3}.png"):
+                        (oset.staging / name).write_text(f"{tag}{i}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in "AB"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    files = assert_consistent(out)
+    assert len(set(files.values())) == 1  # every file from the same run
+    assert not list(out.glob(f"{STAGING_PREFIX}*"))
+
+
+def test_another_commands_set_is_left_alone(analysis_json: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    shutil.copytree(analysis_json.parent, out)
+    analysis = (out / "analysis.json").read_bytes()
+    # compare written into an analysis folder: the analysis stays, compare files are added
+    assert main(["compare", str(out), str(analysis_json), "-o", str(out)]) == 0
+    assert (out / "analysis.json").read_bytes() == analysis
+    assert (out / "compare.json").is_file() and (out / "report.html").is_file()
+    assert read_manifest(out)["command"] == "compare"  # type: ignore[index]
+
+
 def test_concurrent_saves_to_one_file_never_corrupt_it(tmp_path: Path) -> None:
     series = random_series(n=200)
     target = tmp_path / "pose.npz"
@@ -468,6 +507,10 @@ def test_damaged_pose_in_output_folder_heals(side_short: Path, tmp_path: Path,
     argv = ["pose", str(side_short), "-o", str(out), "--end", "0.5", "-q"]
     assert main(argv) == 0
     _damage(out / "pose.npz", "bit-flip")
+    damaged = assert_consistent(out)
+    # A run that heals the pose but then fails (0.5 s holds no steps) changes nothing.
+    assert main(["analyze", *argv[1:]]) == EXIT_USER
+    assert assert_consistent(out) == damaged
     capfd.readouterr()
     assert main(argv) == 0
     err = capfd.readouterr().err
@@ -545,7 +588,10 @@ def complete_set(side_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     from gaitcheck.config import load_config
 
     out = tmp_path_factory.mktemp("complete") / "out"
-    analyze_video_to_dir(side_clip, out, load_config(None, {"report": {"overlay": False}}))
+    stages: list[str] = []
+    analyze_video_to_dir(side_clip, out, load_config(None, {"report": {"overlay": False}}),
+                         progress=stages.append)
+    assert stages == ["check", "pose", "analysis", "report"]
     return out
 
 
@@ -620,7 +666,8 @@ def test_fuzz_series_analysis_and_report(tmp_path_factory: pytest.TempPathFactor
 
     special = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -1.0, 1e308, 1e-300])
 
-    @settings(max_examples=25, deadline=None,
+    @settings(max_examples=int(os.environ.get("GAITCHECK_FUZZ_EXAMPLES", "25")), deadline=None,
+              derandomize="GAITCHECK_FUZZ_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.function_scoped_fixture,
                                      HealthCheck.too_slow])
     @given(n=st.integers(0, 90), seed=st.integers(0, 2**31 - 1),
@@ -643,6 +690,116 @@ def test_fuzz_series_analysis_and_report(tmp_path_factory: pytest.TempPathFactor
             analysis.write(out)
             write_report(analysis.data, out, plots=False)
             json.loads(analysis.to_json(), parse_constant=lambda c: math.nan)
+        except GaitcheckError:
+            pass
+
+    check()
+
+
+# ---------------------------------------------------------------------------------------------
+# packaging: the wheel carries the bundled model
+# ---------------------------------------------------------------------------------------------
+@needs_shared
+@pytest.mark.slow
+def test_wheel_carries_the_model_and_runs_offline(side_clip: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    skip = shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__", ".*_cache",
+                                  ".hypothesis")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        top = {n for n in names if n in ("tests", "notebooks", "benchmarks")
+               or n.startswith("out")} if Path(folder) == REPO else set()
+        return set(skip(folder, names)) | top
+
+    shutil.copytree(REPO, src, ignore=ignore)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", str(src), "--no-deps", "--no-build-isolation", "--no-index",
+                    "-w", str(tmp_path / "dist")], check=True, capture_output=True)
+    wheel = next((tmp_path / "dist").glob("gaitcheck-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        assert "gaitcheck/data/models/pose_landmarker_full.task" in z.namelist()
+
+    # A fresh venv: the wheel installed into it; its dependencies come from the running
+    # environment through a .pth line (a directory added that way is not a site dir, so the
+    # editable install living there stays invisible).
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(site),
+                    str(wheel)], check=True, capture_output=True)
+    deps = [p for p in sys.path if p.endswith("site-packages")]
+    (site / "zz_deps.pth").write_text("\n".join(deps) + "\n")
+    # No network: any download attempt would fail on these proxies.
+    env = {**os.environ, "GAITCHECK_CACHE_DIR": str(tmp_path / "cache"),
+           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+           "PYTHONPATH": ""}
+    py = str(venv / "bin" / "python")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([py, "-m", "gaitcheck.cli", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    where = subprocess.run([py, "-c", "import gaitcheck; print(gaitcheck.__file__)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert where.stdout.startswith(str(site))
+    demo = run("demo", "-o", str(tmp_path / "demo"), "--no-plots")
+    assert demo.returncode == 0, demo.stderr
+    assert (tmp_path / "demo" / "report.html").is_file()
+    an = run("analyze", str(side_clip), "-o", str(tmp_path / "an"), "--end", "3", "-q",
+             "--no-overlay", "--no-plots")
+    assert an.returncode == 0, an.stderr
+    meta = PoseSeries.load(tmp_path / "an" / "pose.npz").meta
+    assert meta["model_origin"] == "bundled" and meta["model_path"].startswith(str(site))
+    assert not (tmp_path / "cache" / "models").exists()  # nothing was downloaded
+
+
+def test_fuzz_perturbed_real_series(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The demo's real landmarks with gaps, noise, swaps, dropped frames and odd rates: the
+    whole analysis and report either work or stop with one of gaitcheck's own errors."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from gaitcheck.analysis import analyze_pose
+    from gaitcheck.cli import DEMO_SERIES
+    from gaitcheck.errors import GaitcheckError
+    from gaitcheck.findings import evaluate
+    from gaitcheck.report import write_report
+
+    base = PoseSeries.load(DEMO_SERIES)
+
+    @settings(max_examples=int(os.environ.get("GAITCHECK_FUZZ_EXAMPLES", "8")), deadline=None,
+              derandomize="GAITCHECK_FUZZ_EXAMPLES" not in os.environ,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(seed=st.integers(0, 2**31 - 1), gap_share=st.floats(0, 0.9),
+           noise_px=st.floats(0, 200), keep=st.floats(0.05, 1.0), fps=st.floats(1, 1000),
+           swap_share=st.floats(0, 0.5), view=st.sampled_from([None, "side-left", "side-right",
+                                                              "rear", "front"]))
+    def check(seed: int, gap_share: float, noise_px: float, keep: float, fps: float,
+              swap_share: float, view: str | None) -> None:
+        rng = np.random.default_rng(seed)
+        xy = base.xy_px + rng.normal(0, noise_px + 1e-9, base.xy_px.shape)
+        vis = base.visibility.copy()
+        gaps = rng.random(base.n_frames) < gap_share
+        xy[gaps] = np.nan
+        vis[gaps] = 0.0
+        swaps = rng.random(base.n_frames) < swap_share
+        xy[swaps] = xy[swaps][:, [0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18,
+                                  17, 20, 19, 22, 21, 24, 23, 26, 25, 28, 27, 30, 29, 32, 31]]
+        rows = np.flatnonzero(rng.random(base.n_frames) < keep)
+        try:
+            series = base.with_arrays(
+                xy_px=xy[rows], world_m=base.world_m[rows], visibility=vis[rows],
+                presence=base.presence[rows], time_s=base.time_s[rows] * 30.0 / fps,
+                frame_index=np.asarray(base.frame_index)[rows], fps=fps)
+            analysis = analyze_pose(series, view=view)
+            findings = evaluate(analysis.data)
+            write_report(analysis.data, tmp_path_factory.mktemp("fz"), findings=findings,
+                         plots=False)
+
+            def reject(name: str) -> None:
+                raise AssertionError(f"non-JSON constant {name}")
+
+            json.loads(analysis.to_json(), parse_constant=reject)
         except GaitcheckError:
             pass
 

@@ -10,6 +10,7 @@ import pytest
 from test_findings import build_analysis
 
 from gaitcheck.plots import (
+    SIDE_COLORS,
     KeyFrame,
     overstride_of,
     plot_changes,
@@ -32,17 +33,31 @@ def _check_png(path: Path, min_w: int = 300, min_h: int = 150) -> np.ndarray:
     return img
 
 
+def _share_of(img: np.ndarray, hex_color: str, tol: float = 0.06) -> float:
+    """Share of the image's pixels drawn in ``hex_color`` (within ``tol`` per channel)."""
+    rgb = np.array([int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    close = np.all(np.abs(img[..., :3] - rgb) <= tol, axis=-1)
+    return float(close.mean())
+
+
+def _drawn(img: np.ndarray, hex_color: str) -> bool:
+    # 0.05 % of a 300 x 150 image is ~20 pixels: a line or marker, not an anti-aliased fringe.
+    return _share_of(img, hex_color) > 5e-4
+
+
 def test_cycle_curve(tmp_path: Path) -> None:
     a = build_analysis("side-left")
     p = plot_cycle_curve("knee_flexion_deg", a["cycle_curves"]["knee_flexion_deg"],
                          tmp_path / "c.png")
-    _check_png(p)
+    img = _check_png(p)
+    assert _drawn(img, SIDE_COLORS["left"]) and _drawn(img, SIDE_COLORS["right"])
 
 
 def test_cycle_curve_with_missing_side(tmp_path: Path) -> None:
     curve = dict(build_analysis("rear")["cycle_curves"]["hip_adduction_deg"])
     curve["right"] = None
-    _check_png(plot_cycle_curve("hip_adduction_deg", curve, tmp_path / "c.png"))
+    img = _check_png(plot_cycle_curve("hip_adduction_deg", curve, tmp_path / "c.png"))
+    assert _drawn(img, SIDE_COLORS["left"]) and not _drawn(img, SIDE_COLORS["right"])
 
 
 def test_step_metric_and_trend(tmp_path: Path) -> None:
@@ -53,19 +68,28 @@ def test_step_metric_and_trend(tmp_path: Path) -> None:
     assert trend is not None
     assert trend["slope_per_min"] == pytest.approx(30.0)
     assert trend["change_over_clip"] == pytest.approx(0.5 * (steps[-1]["ic_time_s"]))
-    _check_png(plot_step_metric(steps, "overstride_pct_leg", tmp_path / "s.png", unit="% leg"))
+    img = _check_png(plot_step_metric(steps, "overstride_pct_leg", tmp_path / "s.png",
+                                      unit="% leg"))
+    assert _drawn(img, SIDE_COLORS["left"]) and _drawn(img, SIDE_COLORS["right"])
     assert step_trend(steps[:3], "overstride_pct_leg") is None
     assert step_trend(steps, "pelvic_drop_deg") is None
 
 
 def test_step_metric_with_no_values(tmp_path: Path) -> None:
     steps = build_analysis("side-left")["steps"]
-    _check_png(plot_step_metric(steps, "pelvic_drop_deg", tmp_path / "s.png"))
+    img = _check_png(plot_step_metric(steps, "pelvic_drop_deg", tmp_path / "s.png"))
+    assert not _drawn(img, SIDE_COLORS["left"]) and not _drawn(img, SIDE_COLORS["right"])
 
 
 def test_left_right(tmp_path: Path) -> None:
     a = build_analysis("rear", {"pelvic_drop_deg": (3.0, 7.0)})
-    _check_png(plot_left_right(a["metrics"], tmp_path / "lr.png"))
+    _check_png(plot_left_right(a["metrics"], tmp_path / "all.png"))
+    pd = a["metrics"]["pelvic_drop_deg"]
+    img = _check_png(plot_left_right({"pelvic_drop_deg": pd}, tmp_path / "lr.png"))
+    # Bars of one width from a zero line: their areas are in the ratio of the values, 7 / 3
+    # (within 15 % for anti-aliased edges).
+    left, right = _share_of(img, SIDE_COLORS["left"]), _share_of(img, SIDE_COLORS["right"])
+    assert right / left == pytest.approx(pd["right"] / pd["left"], rel=0.15)
     _check_png(plot_left_right({}, tmp_path / "empty.png"), min_h=100)
 
 
@@ -83,6 +107,8 @@ def test_key_frames(tmp_path: Path, facing: int) -> None:
     assert dx == pytest.approx(30.0) and pct == pytest.approx(25.0)
     img = _check_png(plot_key_frames(frames, tmp_path / "k.png"))
     assert img.shape[1] > img.shape[0]  # a strip
+    # The hip-to-heel marker (yellow) and the heel dot (red) are drawn on the frames.
+    assert _drawn(img, "#ffd400") and _drawn(img, "#ff3b30")
     _check_png(plot_key_frames([], tmp_path / "none.png"), min_h=50)
 
 
@@ -94,7 +120,9 @@ def test_changes(tmp_path: Path) -> None:
          "direction": "worse", "exceeds_noise": False},
         {"metric": "x", "name": "none", "change_pct": None},
     ]
-    _check_png(plot_changes(rows, tmp_path / "ch.png"), min_h=100)
+    img = _check_png(plot_changes(rows, tmp_path / "ch.png"), min_h=100)
+    # One better (green) and one worse (red) bar; the row without a change draws no bar.
+    assert _drawn(img, "#2e9d4f") and _drawn(img, "#c8372d")
 
 
 def test_atomic_write(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from gaitcheck import landmarks as lm
 from gaitcheck import pose
 from gaitcheck.config import Config, PoseConfig
 from gaitcheck.errors import ModelError, NoPersonError, VideoError
-from gaitcheck.models import resolve_model
+from gaitcheck.models import model_cache_dir, resolve_model
 from gaitcheck.series import PoseSeries
 from gaitcheck.video import VideoWriter, iter_frames, probe, tag_rotation
 
@@ -33,7 +33,28 @@ def test_model_download_failure_is_one_sentence(monkeypatch: pytest.MonkeyPatch,
     assert "no network" in str(err.value)
     with pytest.raises(ModelError, match="Cannot download"):
         resolve_model("lite", url_template="http://127.0.0.1:9/{name}.task")
-    assert not list((tmp_path.parent).glob("*.part"))
+
+    class Reset(io.RawIOBase):
+        """A connection that sends some bytes, then breaks: the .part file exists by then."""
+
+        sent = False
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            if self.sent:
+                raise ConnectionResetError("connection reset by peer")
+            self.sent = True
+            b[:4] = b"PK\x03\x04"
+            return 4
+
+    with pytest.raises(ModelError, match="connection reset"):
+        resolve_model("heavy", opener=lambda url, timeout: io.BufferedReader(Reset()))
+    # Nothing half-written stays in the model cache, where the download goes.
+    cache = model_cache_dir()
+    assert cache.is_dir()
+    assert not list(cache.glob("*.part")) and not list(cache.glob("*.task"))
 
 
 def test_model_download_is_verified_and_recorded(tmp_path: Path) -> None:

@@ -208,11 +208,11 @@ def test_end_to_end_synthetic_runner(tmp_path: Path) -> None:
     ids = [f["id"] for f in findings]
     assert "overstride" in ids and "cadence_low" in ids
     a["findings"] = findings
-    schema_path = Path(analysis_mod.__file__).parent / "schema" / "analysis.schema.json"
-    if schema_path.is_file():
-        import jsonschema
+    # The schema ships inside the package: a missing schema is a failure, not a skip.
+    import jsonschema
 
-        jsonschema.validate(json.loads(json.dumps(a)), json.loads(schema_path.read_text()))
+    schema_path = Path(analysis_mod.__file__).parent / "schema" / "analysis.schema.json"
+    jsonschema.validate(json.loads(json.dumps(a)), json.loads(schema_path.read_text()))
     paths = write_report(a, tmp_path, findings=findings)
     html = paths["html"].read_text(encoding="utf-8")
     for sid in SECTION_IDS:

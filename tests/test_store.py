@@ -50,6 +50,7 @@ def test_forward_migration_keeps_rows(tmp_path: Path) -> None:
     assert schema_version(store._conn()) == SCHEMA_VERSION
     (session,) = store.sessions("bo")
     assert session.id == "s1" and session.athlete == "Bo" and session.notes == ""
+    assert session.headline == ""  # added by migration 3
     indexes = {r[0] for r in store._conn().execute(
         "SELECT name FROM sqlite_master WHERE type='index'")}
     assert "sessions_by_athlete_date" in indexes
@@ -153,3 +154,18 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     assert all(j.state == "running" and j.attempts == 1 for j in store.jobs())
     ok = store._conn().execute("PRAGMA integrity_check").fetchone()[0]
     assert ok == "ok"
+
+
+def test_session_identity(tmp_path: Path) -> None:
+    from gaitcheck.config import load_config
+    from gaitcheck.store.keys import file_sha256, session_id_for, settings_hash
+
+    base = settings_hash(load_config())
+    assert settings_hash(load_config(overrides={"pose": {"use_cache": False}})) == base
+    assert settings_hash(load_config(overrides={"report": {"pace": "5:00/km"}})) != base
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"abc")
+    sha = file_sha256(video)
+    assert sha == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # FIPS 180
+    assert session_id_for("Ana Ruiz", sha, base) == session_id_for("ana ruiz", sha, base)
+    assert session_id_for("Ana Ruiz", sha, base) != session_id_for("Bo", sha, base)

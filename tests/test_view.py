@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gaitcheck.analysis import analyze_pose
 from gaitcheck.clean import clean_series
+from gaitcheck.errors import AnalysisError
 from gaitcheck.synthetic import generate, mirror
-from gaitcheck.view import detect_view, facing_of
+from gaitcheck.view import UNKNOWN, detect_view, facing_of
 
 FACING = {"side-left": -1, "side-right": 1, "rear": 0, "front": 0}
 
@@ -61,10 +63,33 @@ def test_confidence_drops_without_poses() -> None:
     assert half.confidence == pytest.approx(0.5 * full.confidence, abs=0.02)
 
 
-def test_no_pose_at_all_gives_zero_confidence() -> None:
+def test_no_pose_at_all_is_an_unknown_view_not_a_guess() -> None:
     xy = np.full((30, 33, 2), np.nan)
     res = detect_view(xy, np.zeros((30, 33)))
-    assert res.confidence == 0.0
+    assert (res.label, res.confidence, res.facing) == (UNKNOWN, 0.0, 0)
+
+
+def test_a_hidden_left_leg_does_not_blind_view_detection() -> None:
+    """The leg-length scale comes from either leg: a side-right runner whose left (far) leg is
+    never seen is still a side-right view (it used to read as no vote at all)."""
+    run = generate(view="side-right", duration_s=4.0, noise_px=1.0)
+    xy = run.series.xy_px.copy()
+    xy[:, [25, 27, 29, 31]] = np.nan  # left knee, ankle, heel, toe
+    res = detect_view(xy, run.series.visibility)
+    assert res.label == "side-right" and res.confidence > 0.5
+
+
+def test_analysis_refuses_a_view_it_cannot_tell() -> None:
+    """No frame can vote on the facing (no feet, no face): the analysis stops with a one-line
+    error naming --view instead of measuring as 'side-left, confidence 0'."""
+    run = generate(view="side-right", duration_s=4.0)
+    xy = run.series.xy_px.copy()
+    xy[:, list(range(0, 11)) + [29, 30, 31, 32]] = np.nan  # face and feet
+    blind = run.series.with_arrays(xy_px=xy)
+    assert detect_view(xy, run.series.visibility).label == UNKNOWN
+    with pytest.raises(AnalysisError, match="--view") as err:
+        analyze_pose(blind)
+    assert len(str(err.value).splitlines()) == 1
 
 
 def test_facing_of() -> None:

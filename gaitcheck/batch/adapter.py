@@ -1,7 +1,8 @@
 """The one place where batch jobs call the analysis: video -> output folder.
 
-Re-point :func:`analyze_to_dir` here when the public API grows its own
-``analyze_video_to_dir``; nothing else in ``gaitcheck.batch`` calls the pipeline.
+It calls the public :func:`gaitcheck.api.analyze_video_to_dir` (inputs checked first, the
+whole output set written together with its ``outputs.json`` manifest); nothing else in
+``gaitcheck.batch`` calls the pipeline.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from ..config import Config
 
 StageCallback = Callable[[str], None]
-"""Called with the name of the stage about to start: ``pose``, ``analysis``, ``report``."""
+"""Called with the name of the stage about to start (``analysing``)."""
 
 
 def analyze_to_dir(
@@ -29,22 +30,18 @@ def analyze_to_dir(
         Created if missing; the caller makes it atomic (temporary folder + rename).
     config : Config
     progress : callable, optional
-        Told each stage's name as it starts.
+        Told each stage's name as it starts. The public entry runs pose, analysis and
+        report in one call, so a job reports ``analysing`` and then (from the caller)
+        ``saving``.
 
     Returns
     -------
     dict
         The ``analysis.json`` content, findings included.
     """
-    from ..api import analyze_video, write_outputs
-    from ..compare import load_analysis
+    from ..api import analyze_video_to_dir
 
-    def stage(name: str) -> None:
-        if progress is not None:
-            progress(name)
-
-    stage("pose")
-    analysis, series = analyze_video(video, config, out_dir, progress=False)
-    stage("report")
-    write_outputs(analysis, out_dir, config, series=series, video_path=video, progress=False)
-    return load_analysis(Path(out_dir) / "analysis.json")
+    if progress is not None:
+        progress("analysing")
+    analysis, _ = analyze_video_to_dir(video, out_dir, config, progress=False)
+    return analysis.data

@@ -86,6 +86,7 @@ def group_rows(sessions: Sequence[Session]) -> list[dict[str, Any]]:
             z = zs[key][i]
             row[f"{key}_z"] = None if z is None else round(z, 2)
         row["top_finding"] = s.top_finding
+        row["headline"] = s.headline
         rows.append(row)
     return rows
 
@@ -95,7 +96,7 @@ def summary_csv(rows: Sequence[dict[str, Any]]) -> str:
     cols = ["athlete", "date", "session_id", "video", "view", "verdict"]
     for key in GROUP_METRICS:
         cols += [key, f"{key}_confidence", f"{key}_z"]
-    cols.append("top_finding")
+    cols += ["top_finding", "headline"]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     writer.writeheader()

@@ -9,8 +9,6 @@ what was running, and retries what failed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import multiprocessing
 import os
 import shutil
@@ -27,6 +25,7 @@ from ..config import Config, load_config
 from ..errors import GaitcheckError
 from ..findings import RunnerContext
 from ..store import Store
+from ..store.keys import file_sha256, session_id_for, settings_dict, settings_hash
 from .jobs import TMP_PREFIX, JobOutcome, JobSpec, init_worker, place_files, run_local, run_remote
 from .sources import BatchItem, RosterError
 from .summary import session_record
@@ -69,35 +68,6 @@ class BatchResult:
 
 
 # ---------------------------------------------------------------------------- planning
-def settings_dict(cfg: Config) -> dict[str, Any]:
-    """The settings that shape a session's results (the cache switch does not)."""
-    d = cfg.to_dict()
-    d["pose"].pop("use_cache", None)
-    return d
-
-
-def settings_hash(cfg: Config) -> str:
-    """Short content hash of :func:`settings_dict`."""
-    text = json.dumps(settings_dict(cfg), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
-    """SHA-256 of a file's content, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(chunk_bytes):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def session_id_for(athlete: str, content: str, settings: str) -> str:
-    """Deterministic session id: the same athlete, video and settings give the same id on any
-    machine and in any data folder."""
-    key = f"{athlete.casefold()}|{content}|{settings}"
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
 def _merge(base: dict[str, dict[str, Any]], row: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out = {k: dict(v) for k, v in base.items()}
     for section, values in row.items():
@@ -311,8 +281,9 @@ def _run_local(todo: list[tuple[PlannedItem, JobSpec]], store: Store, n_workers:
                 store.set_stage(job_id, stage)
             bar.stage(worker, f"{stage} {by_job[job_id][1].video_name}")
 
-    with ProcessPoolExecutor(min(n_workers, len(todo)), mp_context=ctx,
-                             initializer=init_worker, initargs=(stages, os.getpid())) as pool:
+    pool = ProcessPoolExecutor(min(n_workers, len(todo)), mp_context=ctx,
+                               initializer=init_worker, initargs=(stages, os.getpid()))
+    try:
         futures: dict[Future[JobOutcome], int] = {
             pool.submit(run_local, spec, str(store.data_dir / "sessions")): spec.job_id
             for _, spec in todo}
@@ -332,6 +303,12 @@ def _run_local(todo: list[tuple[PlannedItem, JobSpec]], store: Store, n_workers:
                 _finish(store, p, outcome, result)
                 bar.advance()
         drain()
+    except BaseException:
+        # Ctrl-C or an error here: do not wait for the running videos; their jobs stay
+        # 'running' and the next run queues them again.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _run_dask(todo: list[tuple[PlannedItem, JobSpec]], store: Store, scheduler: str,
@@ -352,27 +329,38 @@ def _run_dask(todo: list[tuple[PlannedItem, JobSpec]], store: Store, scheduler: 
     except (OSError, TimeoutError) as exc:
         raise BatchError(f"Cannot reach the Dask scheduler at {scheduler} ({exc}).") from None
     by_key: dict[Any, tuple[PlannedItem, JobSpec]] = {}
+    waiting = list(todo)
+    done_stream = as_completed()
+
+    def submit_next() -> None:
+        p, spec = waiting.pop(0)
+        payload = p.item.video.read_bytes() if ship_videos else None
+        store.start_job(spec.job_id, WORKER_PREFIX + "dask")
+        fut = client.submit(run_remote, spec, payload, pure=False,
+                            key=f"gaitcheck-{spec.session_id}-{os.getpid()}")
+        by_key[fut.key] = (p, spec)
+        done_stream.add(fut)
+
     try:
-        futures = []
-        for p, spec in todo:
-            payload = p.item.video.read_bytes() if ship_videos else None
-            store.start_job(spec.job_id, WORKER_PREFIX + "dask")
-            fut = client.submit(run_remote, spec, payload, pure=False,
-                                key=f"gaitcheck-{spec.session_id}-{os.getpid()}")
-            by_key[fut.key] = (p, spec)
-            futures.append(fut)
-        for fut in as_completed(futures):
-            p, spec = by_key[fut.key]
+        # A bounded window of tasks in flight: shipped videos are not all held in memory.
+        n_cluster = len(client.scheduler_info().get("workers", {})) or n_workers
+        for _ in range(min(len(waiting), 2 * max(n_cluster, 1))):
+            submit_next()
+        for fut in done_stream:
+            p, spec = by_key.pop(fut.key)
             try:
                 outcome: JobOutcome = fut.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker fails this job only
                 outcome = JobOutcome(spec.job_id, spec.session_id, "?", 0.0, error=(
                     f"The Dask task for {spec.video_name} failed ({type(exc).__name__}: {exc})."))
+            fut.release()
             bar.stage(outcome.worker, f"done {spec.video_name}")
             if outcome.error is None:
                 place_files(outcome.files, store.data_dir / "sessions", spec.session_id)
             _finish(store, p, outcome, result)
             bar.advance()
+            if waiting:
+                submit_next()
     finally:
         client.close()
         if cluster is not None:

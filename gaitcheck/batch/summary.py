@@ -17,19 +17,18 @@ _SEVERITY_ORDER = ("none", "info", "mild", "moderate", "marked")
 def verdict_of(data: dict[str, Any]) -> str:
     """One short verdict for a session.
 
-    Uses the analysis' own ``verdict`` when it has one (a label or ``{"label": ...}``);
-    otherwise derives it from the findings: a red flag -> ``see a professional``, a moderate or
+    A red flag in the runner's answers -> ``see a professional``. Otherwise the analysis'
+    own verdict (``assessment.verdict``: ``judged``, ``partly judged``, ``not judged``).
+    Analyses written before verdicts existed get one from their findings: a moderate or
     marked finding -> ``worth working on``, a mild or informative one -> ``minor cues``, none
     -> ``no flags``.
     """
-    own = data.get("verdict")
-    if isinstance(own, dict) and own.get("label"):
-        return str(own["label"])
-    if isinstance(own, str) and own:
-        return own
     findings = [f for f in data.get("findings") or [] if isinstance(f, dict)]
     if any(f.get("kind") == "red_flag" for f in findings):
         return "see a professional"
+    own = (data.get("assessment") or {}).get("verdict")
+    if isinstance(own, str) and own:
+        return own.replace("_", " ")
     worst = max((_SEVERITY_ORDER.index(f["severity"]) for f in findings
                  if f.get("severity") in _SEVERITY_ORDER), default=0)
     if worst >= _SEVERITY_ORDER.index("moderate"):
@@ -39,10 +38,16 @@ def verdict_of(data: dict[str, Any]) -> str:
     return "no flags"
 
 
+def headline_of(data: dict[str, Any]) -> str:
+    """The analysis' verdict sentence (``assessment.headline``), or empty text."""
+    return str((data.get("assessment") or {}).get("headline") or "")
+
+
 def top_finding(data: dict[str, Any]) -> str | None:
-    """Title of the highest-ranked finding that is not a red flag, or None."""
-    findings = [f for f in data.get("findings") or []
-                if isinstance(f, dict) and f.get("kind") != "red_flag"]
+    """Title of the highest-ranked finding about the running itself (a threshold,
+    asymmetry or context finding; not a red flag or a measure that could not be judged)."""
+    findings = [f for f in data.get("findings") or [] if isinstance(f, dict)
+                and f.get("kind", "threshold") in ("threshold", "asymmetry", "context")]
     findings.sort(key=lambda f: f.get("rank", 1e9))
     return str(findings[0].get("title")) if findings else None
 
@@ -69,4 +74,5 @@ def session_record(data: dict[str, Any], *, date: str, video_name: str, video_sh
         settings_hash=settings_hash, context=context,
         view=(data.get("view") or {}).get("label"), verdict=verdict_of(data),
         top_finding=top_finding(data), metrics=headline_metrics(data), notes=notes,
+        headline=headline_of(data),
     )

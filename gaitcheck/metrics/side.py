@@ -28,6 +28,12 @@ Array = NDArray[np.float64]
 # scale without cut-offs; these edges are gaitcheck's screening convention.
 REARFOOT_MIN_DEG = 8.0
 FOREFOOT_MAX_DEG = -5.0
+# Midstance when a step has no toe-off: half a stance, i.e. the duty factor times the two steps
+# of a stride; at a running duty factor of 0.35 (0.30-0.40 typical) that is 0.35 of a step.
+MIDSTANCE_STEP_SHARE = 0.35
+# Vertical oscillation: the hip path is resampled at 21 points a step (5 % steps, 15-20 ms at
+# running step times, finer than a 30 fps frame) so the range does not depend on frame timing.
+_BOB_GRID = np.linspace(0.0, 1.0, 21)
 
 
 def leg_length_px(xy: Array, near_leg: str) -> float:
@@ -125,17 +131,16 @@ def side_step_metrics(
         out["knee_flexion_ic_deg"][m] = flexion_deg(p[:, hip], p[:, knee], p[:, ankle])
         out["foot_angle_ic_deg"][m] = foot_angle_deg(p[:, heel], p[:, toe], facing)
 
-    # Midstance: halfway between IC and TO (or 20 % of the step when TO is missing).
+    # Midstance: halfway between IC and TO (or MIDSTANCE_STEP_SHARE when TO is missing).
     mid_t = np.where(np.isfinite(steps.to_time_s), 0.5 * (steps.ic_time_s + steps.to_time_s),
-                     steps.ic_time_s + 0.2 * steps.step_time_s)
+                     steps.ic_time_s + MIDSTANCE_STEP_SHARE * steps.step_time_s)
     at_mid = interp_at(mid_t, time_s, xy)
     hm = 0.5 * (at_mid[:, LEFT_HIP] + at_mid[:, RIGHT_HIP])
     sm = 0.5 * (at_mid[:, LEFT_SHOULDER] + at_mid[:, RIGHT_SHOULDER])
     out["trunk_lean_deg"] = angle_from_up_deg(hm, sm, facing)
 
     # Vertical oscillation: range of the hip-midpoint height within each step, on a fine grid.
-    grid = np.linspace(0.0, 1.0, 21)
-    tt = steps.ic_time_s[:, None] + grid[None, :] * steps.step_time_s[:, None]
+    tt = steps.ic_time_s[:, None] + _BOB_GRID[None, :] * steps.step_time_s[:, None]
     hip_y = 0.5 * (xy[:, LEFT_HIP, 1] + xy[:, RIGHT_HIP, 1])
     yy = interp_at(tt.ravel(), time_s, hip_y).reshape(tt.shape)
     with warnings.catch_warnings():

@@ -12,6 +12,17 @@ from ..events import Events
 
 Array = NDArray[np.float64]
 
+# A step longer than this multiple of the median valid step hides a missed contact. A missed
+# contact merges two steps (about 2x the median); healthy running varies step time by a few
+# percent (a 1.3x step is already 6 SD away at a 5 % CV). tests/test_steps.py shows the same
+# steps flagged for any cut from 1.3 to 1.9.
+MISSED_CONTACT_STEP_RATIO = 1.6
+# A toe-off belongs to a step if it falls after the step's contact and before the next contact
+# plus this share of the step: running toe-offs come before the other foot lands (flight), a
+# walker's up to a tenth of a stride after it (double support), so half a step bounds both
+# while rejecting the next stance's toe-off (a full step later).
+TO_AFTER_NEXT_IC_STEP_SHARE = 0.5
+
 
 @dataclass(frozen=True)
 class StepTable:
@@ -74,9 +85,9 @@ def build_steps(events: Events, config: EventConfig | None = None) -> StepTable:
     # A step far longer than its neighbours hides a missed contact.
     med = np.median(step[valid]) if valid.any() else np.nan
     if np.isfinite(med):
-        valid &= step < 1.6 * med
+        valid &= step < MISSED_CONTACT_STEP_RATIO * med
     to = t_to[:-1]
-    to = np.where((to > t_ic[:-1]) & (to < nxt + 0.5 * step), to, np.nan)
+    to = np.where((to > t_ic[:-1]) & (to < nxt + TO_AFTER_NEXT_IC_STEP_SHARE * step), to, np.nan)
     return StepTable(feet[:-1], t_ic[:-1], to, nxt, step, valid)
 
 

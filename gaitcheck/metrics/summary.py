@@ -123,6 +123,8 @@ def summarise(
     why = list(reasons)
     if n < min_steps_confident:
         why.append(f"only {n} steps measured (at least {min_steps_confident} advised)")
+    # Fewer than 3 steps cannot show a spread (an SD needs two, a left/right pair two more), so
+    # such a value is always low; each independent capture-quality reason lowers one level.
     if n < 3:
         level = "low"
     elif len(why) >= 2 or any("low" in r for r in why):

@@ -416,7 +416,9 @@ def render_html(
 
     seen: dict[str, Any] = {}
     body = "".join(_finding_html(f, seen, advice_ok) for f in shown + notes)
-    if not body:
+    if not body and verdict is not None and verdict[1] == "not_judged":
+        body = "<p>No findings: this clip could not be judged (see the summary).</p>"
+    elif not body:
         body = "<p>No findings: every judged measure was within its typical range.</p>"
     sec.append(f'<section id="findings"><h2>Findings, most important first</h2>{body}</section>')
 

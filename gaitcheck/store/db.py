@@ -133,7 +133,12 @@ def _v2(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+def _v3(conn: sqlite3.Connection) -> None:
+    # The analysis' verdict sentence (assessment.headline), shown beside the verdict.
+    _script(conn, "ALTER TABLE sessions ADD COLUMN headline TEXT NOT NULL DEFAULT ''")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 """``MIGRATIONS[i]`` takes a database from schema version ``i`` to ``i + 1``; append only."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -214,6 +219,7 @@ class SessionRecord:
     top_finding: str | None
     metrics: dict[str, Any]
     notes: str = ""
+    headline: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,6 +241,7 @@ class Session:
     output_dir: str
     created_utc: str
     notes: str
+    headline: str = ""
 
 
 @dataclass(frozen=True)
@@ -276,7 +283,7 @@ def _session(row: sqlite3.Row) -> Session:
         settings_hash=row["settings_hash"], context=json.loads(row["context_json"]),
         view=row["view"], verdict=row["verdict"], top_finding=row["top_finding"],
         metrics=json.loads(row["metrics_json"]), output_dir=row["output_dir"],
-        created_utc=row["created_utc"], notes=row["notes"],
+        created_utc=row["created_utc"], notes=row["notes"], headline=row["headline"],
     )
 
 
@@ -423,13 +430,14 @@ class Store:
             conn.execute(
                 "INSERT INTO sessions (id, athlete_id, date, video_name, video_sha256, "
                 "settings_hash, context_json, view, verdict, top_finding, metrics_json, "
-                "output_dir, created_utc, notes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "output_dir, created_utc, notes, headline) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (id) DO NOTHING",
                 (session_id, athlete_id, record.date, record.video_name, record.video_sha256,
                  record.settings_hash, json.dumps(record.context, sort_keys=True),
                  record.view, record.verdict, record.top_finding,
                  json.dumps(record.metrics, sort_keys=True),
-                 f"{SESSIONS_DIR}/{session_id}", utc_now(), record.notes),
+                 f"{SESSIONS_DIR}/{session_id}", utc_now(), record.notes, record.headline),
             )
             if job_id is not None:
                 conn.execute(

@@ -1,0 +1,1 @@
+"""Per-step metrics, summaries with confidence, and stride-cycle curves."""

@@ -1,0 +1,449 @@
+"""Matplotlib figures of an analysis, written as PNG files.
+
+Every function takes plain data (parts of ``analysis.json``, numpy arrays) and returns the path
+of the PNG it wrote. Figures are drawn with the Agg canvas directly (no pyplot state, no GUI),
+and files are written atomically (``.part`` then rename).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+
+SIDE_COLORS = {"left": "#1f6fb4", "right": "#d9541e"}
+"""Colour of the runner's left and right side in every figure."""
+
+DPI = 110
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via ``path.part`` and an atomic rename.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination; its folder is created when missing.
+    data : bytes
+
+    Returns
+    -------
+    Path
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    # Unique per process and call: two writers never share a temporary file.
+    part = p.with_name(f".{p.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        part.write_bytes(data)
+        os.replace(part, p)
+    finally:
+        part.unlink(missing_ok=True)
+    return p
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write UTF-8 ``text`` atomically (see :func:`write_bytes_atomic`)."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def _figure(width_in: float, height_in: float) -> Figure:
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, out_path: str | Path) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return write_bytes_atomic(out_path, buf.getvalue())
+
+
+def _pretty(name: str) -> str:
+    for suffix, unit in (
+        ("_deg", " (deg)"),
+        ("_pct_leg", " (% leg)"),
+        ("_pct_hip", " (% hip)"),
+        ("_ms", " (ms)"),
+        ("_spm", " (steps/min)"),
+    ):
+        if name.endswith(suffix):
+            return name[: -len(suffix)].replace("_", " ").capitalize() + unit
+    return name.replace("_", " ").capitalize()
+
+
+def plot_cycle_curve(
+    name: str, curve: Mapping[str, Any], out_path: str | Path, *, title: str | None = None
+) -> Path:
+    """Stride-cycle curve: mean ± SD band per side over 0-100 % of the cycle, toe-off marked.
+
+    Parameters
+    ----------
+    name : str
+        Curve key, e.g. ``"knee_flexion_deg"``.
+    curve : mapping
+        One entry of ``analysis["cycle_curves"]``: ``unit``, ``percent`` and per side
+        ``{"mean", "sd", "n_cycles", "toe_off_pct"}`` (a side may be missing or None).
+    out_path : str or Path
+    title : str, optional
+
+    Returns
+    -------
+    Path
+    """
+    fig = _figure(6.4, 3.6)
+    ax = fig.add_subplot()
+    pct = np.asarray(curve.get("percent", np.arange(101)), dtype=float)
+    drawn = False
+    for k, side in enumerate(("left", "right")):
+        data = curve.get(side)
+        if not data or data.get("mean") is None:
+            continue
+        mean = np.asarray(data["mean"], dtype=float)
+        sd = np.asarray(data.get("sd") or np.zeros_like(mean), dtype=float)
+        color = SIDE_COLORS[side]
+        n = data.get("n_cycles")
+        label = f"{side} (n={n})" if n is not None else side
+        if data.get("far_leg"):
+            label += ", far leg: less reliable"
+        ax.plot(pct, mean, color=color, lw=2, label=label, ls="--" if data.get("far_leg") else "-")
+        ax.fill_between(pct, mean - sd, mean + sd, color=color, alpha=0.18, lw=0)
+        to = data.get("toe_off_pct")
+        if to is not None and np.isfinite(to):
+            ax.axvline(float(to), color=color, ls="--", lw=1)
+            ax.annotate(
+                f"toe-off {side[0].upper()}",
+                (float(to), 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -12 - 12 * k),
+                textcoords="offset points",
+                color=color,
+                fontsize=8,
+            )
+        drawn = True
+    ax.axvline(0.0, color="0.3", lw=1)
+    ax.annotate(
+        "contact",
+        (0.0, 0.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(3, 4),
+        textcoords="offset points",
+        color="0.3",
+        fontsize=8,
+    )
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of stride cycle (contact to next contact of the same foot)")
+    unit = curve.get("unit", "")
+    ax.set_ylabel(f"{_pretty(name).split(' (')[0]} ({unit})" if unit else _pretty(name))
+    ax.set_title(title or _pretty(name).split(" (")[0] + ": mean ± SD per side", fontsize=11)
+    ax.grid(alpha=0.3)
+    if drawn:
+        ax.legend(fontsize=8, loc="best")
+    else:
+        ax.text(0.5, 0.5, "no complete cycles", transform=ax.transAxes, ha="center")
+    return _save(fig, out_path)
+
+
+def _steps_table(
+    steps: Sequence[Mapping[str, Any]], metric: str
+) -> tuple[NDArray, NDArray, NDArray]:
+    t = np.array([s.get("ic_time_s") for s in steps], dtype=float)
+    v = np.array([np.nan if s.get(metric) is None else s.get(metric) for s in steps], dtype=float)
+    foot = np.array([str(s.get("foot", "")) for s in steps])
+    ok = np.isfinite(t) & np.isfinite(v)
+    return t[ok], v[ok], foot[ok]
+
+
+def step_trend(steps: Sequence[Mapping[str, Any]], metric: str) -> dict[str, float] | None:
+    """Linear trend of a per-step metric over time (drift, fatigue).
+
+    Parameters
+    ----------
+    steps : sequence of dict
+        ``analysis["steps"]``.
+    metric : str
+        Per-step column, e.g. ``"overstride_pct_leg"``.
+
+    Returns
+    -------
+    dict or None
+        ``slope_per_min``, ``intercept``, ``change_over_clip`` (fitted end minus start) and
+        ``n``; ``None`` with fewer than 4 finite values or no time spread.
+    """
+    t, v, _ = _steps_table(steps, metric)
+    if t.size < 4 or np.ptp(t) <= 0:
+        return None
+    slope, intercept = np.polyfit(t, v, 1)
+    return {
+        "slope_per_min": float(slope * 60.0),
+        "intercept": float(intercept),
+        "change_over_clip": float(slope * np.ptp(t)),
+        "n": int(t.size),
+    }
+
+
+def plot_step_metric(
+    steps: Sequence[Mapping[str, Any]],
+    metric: str,
+    out_path: str | Path,
+    *,
+    name: str | None = None,
+    unit: str = "",
+) -> Path:
+    """Per-step values over time, coloured by foot, with a linear trend line.
+
+    Parameters
+    ----------
+    steps : sequence of dict
+        ``analysis["steps"]`` rows (``ic_time_s``, ``foot`` and the metric column).
+    metric : str
+        Column to plot.
+    out_path : str or Path
+    name, unit : str, optional
+        Axis label parts.
+
+    Returns
+    -------
+    Path
+    """
+    t, v, foot = _steps_table(steps, metric)
+    fig = _figure(6.4, 3.2)
+    ax = fig.add_subplot()
+    for side in ("left", "right"):
+        sel = foot == side
+        if sel.any():
+            ax.scatter(t[sel], v[sel], s=22, color=SIDE_COLORS[side], label=side, zorder=3)
+    trend = step_trend(steps, metric)
+    if trend is not None:
+        xs = np.array([t.min(), t.max()])
+        ax.plot(
+            xs,
+            trend["intercept"] + trend["slope_per_min"] / 60.0 * xs,
+            color="0.25",
+            lw=1.5,
+            ls="--",
+            label=f"trend {trend['slope_per_min']:+.2f} {unit}/min".replace(" /", "/"),
+        )
+    label = name or _pretty(metric)
+    ax.set_xlabel("time in clip (s)")
+    ax.set_ylabel(f"{label} ({unit})" if unit else label)
+    ax.set_title(f"{label}: every step", fontsize=11)
+    ax.grid(alpha=0.3)
+    if t.size:
+        ax.legend(fontsize=8, loc="best")
+    else:
+        ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center")
+    return _save(fig, out_path)
+
+
+def plot_left_right(
+    metrics: Mapping[str, Mapping[str, Any]],
+    out_path: str | Path,
+    *,
+    names: Mapping[str, str] | None = None,
+) -> Path:
+    """Left vs right bars, one small panel per metric that has both sides.
+
+    Parameters
+    ----------
+    metrics : mapping
+        ``analysis["metrics"]``.
+    out_path : str or Path
+    names : mapping, optional
+        Display names by metric key.
+
+    Returns
+    -------
+    Path
+    """
+    keys = [
+        k
+        for k, m in metrics.items()
+        if isinstance(m, Mapping) and m.get("left") is not None and m.get("right") is not None
+    ]
+    n = max(len(keys), 1)
+    cols = min(n, 4)
+    rows = int(np.ceil(n / cols))
+    fig = _figure(max(2.3 * cols + 0.4, 4.0), 2.5 * rows + 0.3)
+    for i, key in enumerate(keys):
+        m = metrics[key]
+        ax = fig.add_subplot(rows, cols, i + 1)
+        vals = [float(m["left"]), float(m["right"])]
+        bars = ax.bar(["left", "right"], vals, color=[SIDE_COLORS["left"], SIDE_COLORS["right"]])
+        ax.bar_label(bars, fmt="%.1f", fontsize=8)
+        title = (names or {}).get(key, _pretty(key).split(" (")[0])
+        asym = m.get("asymmetry_pct")
+        low = (m.get("confidence") or {}).get("level") == "low"
+        sub = f"\nasym {asym:.0f}%" if isinstance(asym, int | float) else ""
+        ax.set_title(f"{title}{sub}{' (low conf.)' if low else ''}", fontsize=9)
+        ax.set_ylabel(str(m.get("unit", "")), fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.margins(y=0.2)
+        ax.axhline(0, color="0.4", lw=0.8)
+    if not keys:
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, "no metric with both sides", ha="center", transform=ax.transAxes)
+        ax.set_axis_off()
+    return _save(fig, out_path)
+
+
+@dataclass(frozen=True)
+class KeyFrame:
+    """One decoded video frame at an initial contact, with its landmarks.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3), uint8
+        The frame (from ``gaitcheck.video.read_frames``).
+    hip_mid_xy_px : tuple of float
+        Hip midpoint (landmarks 23 and 24) in pixels.
+    heel_xy_px : tuple of float
+        Heel of the landing foot (29 left, 30 right) in pixels.
+    facing : int
+        ``-1`` for side-left, ``+1`` for side-right (docs/conventions.md).
+    leg_length_px : float, optional
+        For the distance in % of leg length.
+    label : str
+        Caption, e.g. ``"left contact, t = 3.20 s"``.
+    skeleton_xy_px : ndarray, shape (33, 2), optional
+        All landmarks, drawn faintly when given.
+    """
+
+    rgb: NDArray[np.uint8]
+    hip_mid_xy_px: tuple[float, float]
+    heel_xy_px: tuple[float, float]
+    facing: int = 1
+    leg_length_px: float | None = None
+    label: str = ""
+    skeleton_xy_px: NDArray[np.float64] | None = None
+
+
+_LEG_EDGES = (
+    (23, 25),
+    (25, 27),
+    (27, 29),
+    (29, 31),
+    (24, 26),
+    (26, 28),
+    (28, 30),
+    (30, 32),
+    (23, 24),
+    (11, 23),
+    (12, 24),
+    (11, 12),
+)
+
+
+def overstride_of(frame: KeyFrame) -> tuple[float, float | None]:
+    """Signed horizontal heel distance ahead of the hip midpoint: (px, % leg or None)."""
+    dx = frame.facing * (frame.heel_xy_px[0] - frame.hip_mid_xy_px[0])
+    pct = None if not frame.leg_length_px else 100.0 * dx / frame.leg_length_px
+    return float(dx), pct
+
+
+def plot_key_frames(frames: Sequence[KeyFrame], out_path: str | Path) -> Path:
+    """Key-frame strip: each contact frame with the overstride line drawn on it.
+
+    A vertical line drops from the hip midpoint, a marker sits on the heel, and a horizontal
+    arrow between them is labelled with the distance (px and % of leg length).
+
+    Parameters
+    ----------
+    frames : sequence of KeyFrame
+        Usually the contact frame of the median step and its neighbours.
+    out_path : str or Path
+
+    Returns
+    -------
+    Path
+    """
+    n = max(len(frames), 1)
+    aspect = 1.0
+    if frames:
+        h, w = frames[0].rgb.shape[:2]
+        aspect = h / max(w, 1)
+    panel_w = 3.2
+    fig = _figure(panel_w * n, panel_w * aspect + 0.5)
+    for i, fr in enumerate(frames):
+        ax = fig.add_subplot(1, n, i + 1)
+        ax.imshow(fr.rgb)
+        hx, hy = fr.hip_mid_xy_px
+        fx, fy = fr.heel_xy_px
+        if fr.skeleton_xy_px is not None:
+            sk = np.asarray(fr.skeleton_xy_px, dtype=float)
+            for a, b in _LEG_EDGES:
+                ax.plot(sk[[a, b], 0], sk[[a, b], 1], color="white", lw=1, alpha=0.6)
+        ax.plot([hx, hx], [hy, fy], color="#ffd400", lw=2)
+        ax.plot([hx], [hy], "o", color="#ffd400", ms=6)
+        ax.plot([fx], [fy], "o", color="#ff3b30", ms=6)
+        ax.annotate(
+            "",
+            xy=(fx, fy),
+            xytext=(hx, fy),
+            arrowprops={"arrowstyle": "<->", "color": "#ff3b30", "lw": 2},
+        )
+        dx, pct = overstride_of(fr)
+        text = f"{dx:+.0f} px" + (f" ({pct:+.0f}% leg)" if pct is not None else "")
+        ax.text(
+            (hx + fx) / 2,
+            fy - 0.04 * fr.rgb.shape[0],
+            text,
+            color="white",
+            fontsize=8,
+            ha="center",
+            va="bottom",
+            bbox={"facecolor": "black", "alpha": 0.6, "pad": 2},
+        )
+        ax.set_title(fr.label, fontsize=8)
+        ax.set_axis_off()
+    if not frames:
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, "no key frames", ha="center", transform=ax.transAxes)
+        ax.set_axis_off()
+    return _save(fig, out_path)
+
+
+def plot_changes(rows: Sequence[Mapping[str, Any]], out_path: str | Path) -> Path:
+    """Horizontal bars of the % change per metric between two runs (from ``compare``).
+
+    Bars are green when the change is in the metric's better direction, red when worse and grey
+    otherwise; hatched bars are within measurement noise.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        ``compare(a, b)["rows"]``.
+    out_path : str or Path
+
+    Returns
+    -------
+    Path
+    """
+    usable = [r for r in rows if r.get("change_pct") is not None]
+    fig = _figure(6.4, 0.45 * max(len(usable), 1) + 1.2)
+    ax = fig.add_subplot()
+    colors = {"better": "#2e9d4f", "worse": "#c8372d"}
+    for i, r in enumerate(usable):
+        color = colors.get(str(r.get("direction")), "#8a8a8a")
+        hatch = None if r.get("exceeds_noise") else "///"
+        ax.barh(i, float(r["change_pct"]), color=color, hatch=hatch, edgecolor="white")
+    ax.set_yticks(
+        range(len(usable)), [str(r.get("name", r.get("metric"))) for r in usable], fontsize=8
+    )
+    ax.invert_yaxis()
+    ax.axvline(0, color="0.3", lw=1)
+    ax.set_xlabel("change from the first to the second run (%)")
+    ax.set_title("What moved (green better, red worse, hatched = within noise)", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    if not usable:
+        ax.text(0.5, 0.5, "no common metrics", ha="center", transform=ax.transAxes)
+    return _save(fig, out_path)
