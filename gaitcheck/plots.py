@@ -527,7 +527,10 @@ def plot_changes(rows: Sequence[Mapping[str, Any]], out_path: str | Path) -> Pat
             band = 100.0 * float(noise) / before
             ax.barh(i, 2 * band, left=-band, height=0.8, color="0.9", zorder=0)
             extent = max(extent, min(band, 100.0))
-        color = colors.get(str(r.get("verdict")), "#9a9a9a")
+        verdict = r.get("verdict")
+        if verdict is None:  # rows without a verdict: coloured only when beyond noise
+            verdict = r.get("direction") if r.get("exceeds_noise") else "within noise"
+        color = colors.get(str(verdict), "#9a9a9a")
         ax.barh(i, change, height=0.5, color=color, zorder=2)
         extent = max(extent, abs(change))
     ax.set_xlim(-1.15 * extent, 1.15 * extent)

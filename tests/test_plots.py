@@ -117,12 +117,16 @@ def test_changes(tmp_path: Path) -> None:
         {"metric": "cadence_spm", "name": "Cadence", "change_pct": 5.0, "direction": "better",
          "exceeds_noise": True},
         {"metric": "pelvic_drop_deg", "name": "Pelvic drop", "change_pct": 12.0,
-         "direction": "worse", "exceeds_noise": False},
+         "direction": "worse", "exceeds_noise": True},
         {"metric": "x", "name": "none", "change_pct": None},
     ]
     img = _check_png(plot_changes(rows, tmp_path / "ch.png"), min_h=100)
     # One better (green) and one worse (red) bar; the row without a change draws no bar.
     assert _drawn(img, "#2e9d4f") and _drawn(img, "#c8372d")
+    # The same worse change within noise is not coloured (issue 13: colour only beyond noise).
+    rows[1]["exceeds_noise"] = False
+    img = _check_png(plot_changes(rows, tmp_path / "ch2.png"), min_h=100)
+    assert _drawn(img, "#2e9d4f") and not _drawn(img, "#c8372d")
 
 
 def test_atomic_write(tmp_path: Path) -> None:
