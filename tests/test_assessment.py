@@ -469,9 +469,9 @@ def test_terminal_leads_with_the_verdict_and_red_flags_change_it(
                  "night-pain"]) == 0
     flagged = capsys.readouterr().out
     lines = flagged.splitlines()
-    # Red flags come first everywhere (issue 13: report, Markdown, terminal), then the verdict.
+    # Red flags come first, before the verdict (issue 13: red flags always first).
     assert lines[0].startswith("SEE A PROFESSIONAL")
-    assert any(x.startswith("VERDICT: ") for x in lines[:8])
+    assert any(x.startswith("VERDICT: ") for x in lines[1:8])
 
 
 def test_reports_are_titled_by_activity_and_never_reassure_when_not_judged(
