@@ -284,6 +284,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     check_inputs(None, cfg, args.out)
     series = PoseSeries.load(DEMO_SERIES)
     analysis = analyze_pose(series, cfg)
+    analysis.data["demo"] = True  # the reports say they were made from the bundled series
     with output_set(args.out, "demo") as oset:
         staged = write_outputs(analysis, oset.staging, cfg)
     written = {k: oset.final(v) for k, v in staged.items()}
