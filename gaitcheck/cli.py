@@ -43,9 +43,13 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--end", type=float, metavar="S", help="stop at S seconds")
     p.add_argument("--no-cache", action="store_true", help="rerun the pose model even if a "
                    "saved result exists")
-    p.add_argument("--workers", type=int, metavar="N", help="processes for the pose model, "
-                   "each on a time chunk of the video (default 1; at most the cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_pose_workers_option(p: argparse.ArgumentParser) -> None:
+    """``--pose-workers`` for single-video commands (batch fills the cores with its jobs)."""
+    p.add_argument("--pose-workers", type=int, metavar="N", help="processes for the pose "
+                   "model, each on a time chunk of the video (default 1; at most the cores)")
 
 
 def config_from_args(args: argparse.Namespace, **sections: dict[str, Any]) -> Config:
@@ -57,7 +61,7 @@ def config_from_args(args: argparse.Namespace, **sections: dict[str, Any]) -> Co
             "start_s": args.start,
             "end_s": args.end,
             "use_cache": False if args.no_cache else None,
-            "workers": getattr(args, "workers", None),
+            "workers": getattr(args, "pose_workers", None),
         }
     }
     for name, values in sections.items():
@@ -75,6 +79,7 @@ def _add_pose(sub: Any) -> None:
                    help="output folder")
     p.add_argument("--trc", action="store_true", help="also write pose.trc (OpenSim markers)")
     add_video_options(p)
+    add_pose_workers_option(p)
     p.set_defaults(func=cmd_pose)
 
 
@@ -160,6 +165,7 @@ def _add_analyze(sub: Any) -> None:
     add_analysis_options(p)
     p.add_argument("--no-overlay", action="store_true", help="skip the annotated video")
     add_video_options(p)
+    add_pose_workers_option(p)
     p.set_defaults(func=cmd_analyze)
 
 
