@@ -98,3 +98,25 @@ def test_chunked_metrics_match_sequential(side_series: PoseSeries,
             assert a.metrics[key]["value"] == pytest.approx(m["value"], abs=0.2), key
             checked += 1
     assert checked >= 2
+
+
+def _plan_in_child(q: object) -> None:
+    from gaitcheck.chunked import run_chunked
+    from gaitcheck.video import VideoInfo
+
+    info = VideoInfo(path="x", width_px=2, height_px=2, rotation_deg=0, nominal_fps=30.0,
+                     n_frames=3000, duration_s=100.0, variable_frame_rate=False, codec="h264")
+    # Inside a pool worker it returns before touching the (non-existent) video.
+    q.put(run_chunked(Path("missing.mp4"), info, None, PoseConfig(workers=2), 2))  # type: ignore
+
+
+def test_pool_workers_do_not_split_their_video() -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_plan_in_child, args=(q,))
+    p.start()
+    result = q.get(timeout=120)
+    p.join(30)
+    assert result is None and p.exitcode == 0
