@@ -115,18 +115,19 @@ def test_key_frames(tmp_path: Path, facing: int) -> None:
 def test_changes(tmp_path: Path) -> None:
     rows = [
         {"metric": "cadence_spm", "name": "Cadence", "change_pct": 5.0, "direction": "better",
-         "exceeds_noise": True},
+         "verdict": "better", "exceeds_noise": True},
         {"metric": "pelvic_drop_deg", "name": "Pelvic drop", "change_pct": 12.0,
-         "direction": "worse", "exceeds_noise": True},
+         "direction": "worse", "verdict": "worse", "exceeds_noise": True},
+        {"metric": "trunk_lean_deg", "name": "Trunk lean", "change_pct": 3.0,
+         "direction": "worse", "verdict": "within_noise", "exceeds_noise": False},
         {"metric": "x", "name": "none", "change_pct": None},
     ]
     img = _check_png(plot_changes(rows, tmp_path / "ch.png"), min_h=100)
-    # One better (green) and one worse (red) bar; the row without a change draws no bar.
-    assert _drawn(img, "#2e9d4f") and _drawn(img, "#c8372d")
-    # The same worse change within noise is not coloured (issue 13: colour only beyond noise).
-    rows[1]["exceeds_noise"] = False
-    img = _check_png(plot_changes(rows, tmp_path / "ch2.png"), min_h=100)
-    assert _drawn(img, "#2e9d4f") and not _drawn(img, "#c8372d")
+    # Bars take the verdict's colour: one better (green), one worse (red), and a change within
+    # the noise in neutral grey.
+    assert _drawn(img, "#2e9d4f") and _drawn(img, "#c8372d") and _drawn(img, "#9a9a9a")
+    only_better = _check_png(plot_changes(rows[:1], tmp_path / "b.png"), min_h=100)
+    assert _drawn(only_better, "#2e9d4f") and not _drawn(only_better, "#c8372d")
 
 
 def test_atomic_write(tmp_path: Path) -> None:
