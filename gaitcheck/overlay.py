@@ -128,6 +128,7 @@ def _rendered_key(path: Path) -> str | None:
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
     part = dst.with_name(dst.name + ".part")
     shutil.copyfile(src, part)
     part.replace(dst)
