@@ -1,1 +1,0 @@
-"""Per-step metrics, summaries with confidence, and stride-cycle curves."""
