@@ -158,7 +158,8 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 
 def test_session_identity(tmp_path: Path) -> None:
     from gaitcheck.config import load_config
-    from gaitcheck.store.keys import file_sha256, session_id_for, settings_hash
+    from gaitcheck.models import file_sha256
+    from gaitcheck.store.keys import session_id_for, settings_hash
 
     base = settings_hash(load_config())
     assert settings_hash(load_config(overrides={"pose": {"use_cache": False}})) == base

@@ -123,7 +123,7 @@ def run_local(spec: JobSpec, sessions_root: str) -> JobOutcome:
         shutil.rmtree(tmp, ignore_errors=True)
         outcome.data = _analyse(spec, spec.video, tmp)
         _report(spec.job_id, "saving")
-        _publish(tmp, final)
+        publish_folder(tmp, final)
     except Exception as exc:  # noqa: BLE001 - a bad video must never stop the batch
         outcome.error = _reason(exc, spec.video_name)
     finally:
@@ -171,13 +171,13 @@ def place_files(files: dict[str, bytes], sessions_root: Path, session_id: str) -
             path = tmp / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        _publish(tmp, final)
+        publish_folder(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 
-def _publish(tmp: Path, final: Path) -> None:
+def publish_folder(tmp: Path, final: Path) -> None:
     """Rename the finished temporary folder into place (one atomic step).
 
     When ``final`` already exists it is complete (only this rename ever creates it), so the

@@ -27,7 +27,8 @@ from ..config import Config, load_config
 from ..errors import GaitcheckError
 from ..findings import RunnerContext
 from ..store import Store
-from ..store.keys import file_sha256, session_id_for, settings_dict, settings_hash
+from ..models import file_sha256
+from ..store.keys import session_id_for, settings_dict, settings_hash
 from .jobs import (
     STAGE_TOPIC,
     TMP_PREFIX,

@@ -22,6 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ..batch.jobs import publish_folder
 from ..config import load_config
 from ..errors import GaitcheckError
 from ..store import Job, Store
@@ -36,19 +37,6 @@ log = logging.getLogger("gaitcheck.web")
 def worker_name() -> str:
     """``web:host:pid`` of this process."""
     return f"{queue.WORKER_PREFIX}{socket.gethostname()}:{os.getpid()}"
-
-
-def _publish(tmp: Path, final: Path) -> None:
-    """Make the finished folder visible in one rename (contents flushed first)."""
-    for path in tmp.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
-    try:
-        os.rename(tmp, final)
-    except OSError:
-        if not (final / "analysis.json").is_file():
-            raise
 
 
 def reason(exc: BaseException, video_name: str) -> str:
@@ -95,7 +83,7 @@ def run_job(store: Store, job: Job) -> bool:
             analysis, _ = analyze_video_to_dir(link, tmp, cfg, progress=progress)
             data = analysis.data
         progress("saving")
-        _publish(tmp, final)
+        publish_folder(tmp, final)
         record = session_record(data, date=job.date, video_name=name,
                                 video_sha256=job.video_sha256 or "",
                                 settings_hash=job.settings_hash, context=context,
