@@ -26,8 +26,8 @@ from typing import IO, Any
 from ..config import Config, load_config
 from ..errors import GaitcheckError
 from ..findings import RunnerContext
-from ..store import Store
 from ..models import file_sha256
+from ..store import Store
 from ..store.keys import session_id_for, settings_dict, settings_hash
 from .jobs import (
     STAGE_TOPIC,
