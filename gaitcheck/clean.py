@@ -17,7 +17,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from .config import CleanConfig
 from .geometry import leg_length_series
-from .landmarks import LEFT_HIP, LEG, LR_PAIRS, SIDES
+from .landmarks import LEG, LR_PAIRS, SIDES
 from .series import PoseSeries
 
 Array = NDArray[np.float64]
@@ -114,7 +114,9 @@ def clean_series(series: PoseSeries, config: CleanConfig | None = None) -> Clean
     half = max(1, int(round(cfg.hampel_window_s * fps)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        body_px = float(np.nanmedian(np.linalg.norm(xy[:, 27] - xy[:, LEFT_HIP], axis=-1)))
+        # Hip-to-ankle distance of both legs (whichever is nearer the camera).
+        body_px = float(np.nanmedian(np.linalg.norm(
+            xy[:, [LEG[s][2] for s in SIDES]] - xy[:, [LEG[s][0] for s in SIDES]], axis=-1)))
     # The spread floor scales with the body's size in the image, so zooming changes nothing.
     floor_px = 0.0025 * body_px if np.isfinite(body_px) else 1.0
     xy, n_out = hampel(xy, half, cfg.hampel_n_sigma, floor=floor_px)

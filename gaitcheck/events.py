@@ -494,7 +494,7 @@ def _travel_direction(xy: Array, time_s: Array, facing: int) -> Array:
     hip_x = 0.5 * (xy[:, 23, 0] + xy[:, 24, 0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        leg = np.nanmedian(np.linalg.norm(xy[:, 23] - xy[:, 27], axis=-1))
+        leg = _leg_px(xy)  # both legs, whichever is nearer the camera
     # Travel is sustained motion: average the hip velocity over about one second.
     dt = float(np.median(np.diff(time_s))) if time_s.size > 1 else 1.0
     v = uniform_filter1d(_gradient(hip_x, time_s), size=max(1, int(round(1.0 / dt))),
