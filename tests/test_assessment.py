@@ -469,8 +469,9 @@ def test_terminal_leads_with_the_verdict_and_red_flags_change_it(
                  "night-pain"]) == 0
     flagged = capsys.readouterr().out
     lines = flagged.splitlines()
-    assert lines[0].startswith("VERDICT: ")
-    assert any(x.startswith("SEE A PROFESSIONAL") for x in lines[:8])
+    # Red flags first (as in the report), then the verdict.
+    assert lines[0].startswith("SEE A PROFESSIONAL")
+    assert any(x.startswith("VERDICT: ") for x in lines[1:8])
 
 
 def test_reports_are_titled_by_activity_and_never_reassure_when_not_judged(
