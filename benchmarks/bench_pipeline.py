@@ -189,7 +189,7 @@ def main() -> int:
         if args.workers > 1:
             chunk_s = cli_seconds(["pose", str(clip), "-o", str(tmp / "pose_chunks"),
                                    "--no-cache", "-q", "--pose-workers", str(args.workers)])
-            row(f"gaitcheck pose --no-cache --workers {args.workers} (time chunks)",
+            row(f"gaitcheck pose --no-cache --pose-workers {args.workers} (time chunks)",
                 n / chunk_s)
         analyze_s = cli_seconds(["analyze", str(clip), "-o", str(tmp / "analyze"),
                                  "--no-cache", "-q"])

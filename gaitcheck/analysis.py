@@ -656,7 +656,8 @@ def _quality(
         notes.append("The camera view was hard to tell; film straight from the side or from "
                      "behind, or set --view.")
     if series.fps < 60:
-        notes.append(f"Filmed at {series.fps:.0f} fps: 60 fps or more sharpens contact timing.")
+        notes.append(f"Filmed at {series.fps:.0f} fps: 60 fps or more sharpens the timing of "
+                     "foot strikes; ground contact time needs 120 fps or more.")
     if series.pose_share < 0.9:
         notes.append(f"A person was found in {series.pose_share:.0%} of frames; keep the whole "
                      "body in frame for the whole clip.")

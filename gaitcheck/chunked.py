@@ -4,7 +4,8 @@ The video is cut at keyframes into ``n`` consecutive chunks of about equal lengt
 runs in its own process (the first in the calling one) with its own MediaPipe landmarker,
 starting :data:`OVERLAP_S` earlier so the tracker has settled on the runner by the chunk's first
 kept frame; the overlap frames are dropped and the chunks concatenated in order. Busy processes
-never exceed the cores: ``n`` is capped by ``os.cpu_count()``.
+never exceed the cores: ``n`` is capped by ``os.cpu_count()``, and a process that is itself a
+pool worker (a batch or web job) does not split its video at all.
 
 The model and video code stay in :mod:`gaitcheck.pose` and :mod:`gaitcheck.video`; this module
 only plans chunks and joins the results.
@@ -124,6 +125,10 @@ def run_chunked(video_path: Path, info: VideoInfo, model: ModelFile, cfg: PoseCo
         The stitched series (as :func:`gaitcheck.pose.run_landmarker` returns it), or None
         when the range is too short to split (the caller then runs sequentially).
     """
+    if mp.parent_process() is not None:
+        # Already a worker of a pool (batch, web jobs, Dask): its siblings fill the cores, so
+        # it never fans out further (one process budget for jobs and chunks).
+        return None
     if info.truncated:
         return None  # where a cut-off file really ends is only known by decoding it through
     start = cfg.start_s or 0.0

@@ -44,9 +44,13 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--end", type=float, metavar="S", help="stop at S seconds")
     p.add_argument("--no-cache", action="store_true", help="rerun the pose model even if a "
                    "saved result exists")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_pose_workers_option(p: argparse.ArgumentParser) -> None:
+    """``--pose-workers`` for single-video commands (batch fills the cores with its jobs)."""
     p.add_argument("--pose-workers", type=int, metavar="N", help="processes for the pose "
                    "model, each on a time chunk of the video (default 1; at most the cores)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def config_from_args(args: argparse.Namespace, **sections: dict[str, Any]) -> Config:
@@ -78,6 +82,7 @@ def _add_pose(sub: Any) -> None:
     p.add_argument("--height-cm", type=float, metavar="CM",
                    help="runner's height: pose.trc is then in metres instead of pixels")
     add_video_options(p)
+    add_pose_workers_option(p)
     p.set_defaults(func=cmd_pose)
 
 
@@ -179,6 +184,7 @@ def _add_analyze(sub: Any) -> None:
     add_analysis_options(p)
     p.add_argument("--no-overlay", action="store_true", help="skip the annotated video")
     add_video_options(p)
+    add_pose_workers_option(p)
     p.set_defaults(func=cmd_analyze)
 
 
@@ -284,6 +290,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     check_inputs(None, cfg, args.out)
     series = PoseSeries.load(DEMO_SERIES)
     analysis = analyze_pose(series, cfg)
+    analysis.data["demo"] = True  # the reports say they were made from the bundled series
     with output_set(args.out, "demo") as oset:
         staged = write_outputs(analysis, oset.staging, cfg)
     written = {k: oset.final(v) for k, v in staged.items()}

@@ -56,8 +56,6 @@ _STANCE_SHARE = 0.35
 # Touchdown comes 30-70 ms after the forward stop (issue 7); 150 ms bounds the search with margin
 # and stays inside the stance that follows.
 _LANDING_MAX_S = 0.15
-# Half-width of a velocity step after the event low-pass (20 Hz Butterworth, zero phase).
-_PRE_STEP_S = 0.025
 # Rhythm check (see _rhythm_check): steady running changes its step time by a few per cent from
 # step to step, so a step shorter than half the local median cannot be real, and one foot
 # landing twice within 1.5 median steps (a stride is two) means one of the two is spurious.
@@ -219,8 +217,8 @@ def detect_side_events(
         # the ground), not where it stopped.
         method = "side-retraction"
         # Moving with the ground: on a treadmill most of the way (_BELT_SHARE) to the belt's
-        # velocity (fixed: measured on the retracting runners of the shared series); overground
-        # half of the foot's own speed just before it lands (None: set per strike).
+        # velocity (measured on the retracting runners of the shared series); overground no
+        # speed test (None): the foot is on the ground when it is at its level.
         on_ground_v = _BELT_SHARE * g if frame_v == 0.0 else None
         for side in SIDES:
             heel = LEG[side][3]
@@ -354,8 +352,7 @@ def _belt_contacts(
     on_ground_v : float or None
         Forward image velocity (px/s) below which the heel moves with the ground:
         ``_BELT_SHARE`` of the belt's velocity on a treadmill; None on standing ground, where
-        it is half the heel's speed as it comes within the belt-level band (the filtered step
-        from that speed to zero crosses its midpoint at touchdown).
+        the level alone places the contact.
     foot_y : ndarray, shape (n_frames, 2)
         Image y of heel and toe (sharp copy).
     leg_px : float
@@ -390,16 +387,10 @@ def _belt_contacts(
             level = np.nanpercentile(stance, 75, axis=0)
             height = np.nanmin(level[None, :] - foot_y, axis=1) / leg_px  # lower point, legs
         t_level = _first_at_or_below(height, _BELT_LEVEL_TOL_LEG, t, t + span, idx)
-        level_v = on_ground_v
-        if level_v is None:
-            # Standing ground: the foot's speed in the last moment of its drop steps to zero at
-            # touchdown, and the filtered step crosses its midpoint there.
-            # Read the speed before the filtered step begins to bend (its half-width at the
-            # event filter's 20 Hz cut-off is ~25 ms).
-            at = t_level - _PRE_STEP_S / dt
-            v_air = float(np.interp(at, idx, v)) if np.isfinite(at) else np.nan
-            level_v = 0.5 * v_air if np.isfinite(v_air) and v_air > 0.0 else 0.0
-        t_belt = _first_at_or_below(v, level_v, t, t + span, idx)
+        # Standing ground (None): the level alone; the speed step at touchdown is too small
+        # to time when the foot retracts at close to the body's speed.
+        t_belt = (_first_at_or_below(v, on_ground_v, t, t + span, idx)
+                  if on_ground_v is not None else float("nan"))
         found = [x for x in (t_level, t_belt) if np.isfinite(x)]
         if found:
             out[k] = max(found)

@@ -371,6 +371,9 @@ class KeyFrame:
         Caption, e.g. ``"left contact, t = 3.20 s"``.
     skeleton_xy_px : ndarray, shape (33, 2), optional
         All landmarks, drawn faintly when given.
+    value_pct_leg : float, optional
+        The overstride the analysis measured for this step (at the sub-frame contact time);
+        when given it is the number written on the frame, so the figure and the report agree.
     """
 
     rgb: NDArray[np.uint8]
@@ -380,6 +383,7 @@ class KeyFrame:
     leg_length_px: float | None = None
     label: str = ""
     skeleton_xy_px: NDArray[np.float64] | None = None
+    value_pct_leg: float | None = None
 
 
 _LEG_EDGES = (
@@ -405,6 +409,28 @@ def overstride_of(frame: KeyFrame) -> tuple[float, float | None]:
     return float(dx), pct
 
 
+def key_frame_text(fr: KeyFrame) -> str:
+    """The distance written on a key frame: the analysis's value when the frame carries it (so
+    the figure and the report say the same number), else what the frame itself shows."""
+    dx, pct = overstride_of(fr)
+    if fr.value_pct_leg is not None:
+        pct = fr.value_pct_leg
+    return f"{pct:+.0f}% of leg length" if pct is not None else f"{dx:+.0f} px"
+
+
+def _leg_box(fr: KeyFrame) -> tuple[float, float, float, float]:
+    """``(x0, x1, y0, y1)`` in pixels around the hips, legs and feet of a key frame."""
+    h, w = fr.rgb.shape[:2]
+    hx, hy = fr.hip_mid_xy_px
+    fx, fy = fr.heel_xy_px
+    leg = fr.leg_length_px or max(abs(fy - hy), 1.0)
+    cx = (hx + fx) / 2.0
+    half_w = max(abs(fx - hx) / 2.0 + 0.45 * leg, 0.75 * leg)  # room for the swinging leg
+    y0, y1 = hy - 0.45 * leg, max(fy, hy + leg) + 0.2 * leg
+    x0, x1 = cx - half_w, cx + half_w
+    return (max(0.0, x0), min(float(w), x1), max(0.0, y0), min(float(h), y1))
+
+
 def plot_key_frames(frames: Sequence[KeyFrame], out_path: str | Path) -> Path:
     """Key-frame strip: each contact frame with the overstride line drawn on it.
 
@@ -422,15 +448,20 @@ def plot_key_frames(frames: Sequence[KeyFrame], out_path: str | Path) -> Path:
     Path
     """
     n = max(len(frames), 1)
+    boxes = [_leg_box(fr) for fr in frames]
     aspect = 1.0
-    if frames:
-        h, w = frames[0].rgb.shape[:2]
-        aspect = h / max(w, 1)
+    if boxes:
+        x0, x1, y0, y1 = boxes[0]
+        aspect = (y1 - y0) / max(x1 - x0, 1.0)
     panel_w = 3.2
     fig = _figure(panel_w * n, panel_w * aspect + 0.5)
     for i, fr in enumerate(frames):
         ax = fig.add_subplot(1, n, i + 1)
         ax.imshow(fr.rgb)
+        # The legs fill the panel (a full portrait frame is mostly ceiling).
+        x0, x1, y0, y1 = boxes[i]
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y1, y0)
         hx, hy = fr.hip_mid_xy_px
         fx, fy = fr.heel_xy_px
         if fr.skeleton_xy_px is not None:
@@ -446,8 +477,7 @@ def plot_key_frames(frames: Sequence[KeyFrame], out_path: str | Path) -> Path:
             xytext=(hx, fy),
             arrowprops={"arrowstyle": "<->", "color": "#ff3b30", "lw": 2},
         )
-        dx, pct = overstride_of(fr)
-        text = f"{dx:+.0f} px" + (f" ({pct:+.0f}% leg)" if pct is not None else "")
+        text = key_frame_text(fr)
         ax.text(
             (hx + fx) / 2,
             fy - 0.04 * fr.rgb.shape[0],
@@ -497,7 +527,10 @@ def plot_changes(rows: Sequence[Mapping[str, Any]], out_path: str | Path) -> Pat
             band = 100.0 * float(noise) / before
             ax.barh(i, 2 * band, left=-band, height=0.8, color="0.9", zorder=0)
             extent = max(extent, min(band, 100.0))
-        color = colors.get(str(r.get("verdict")), "#9a9a9a")
+        verdict = r.get("verdict")
+        if verdict is None:  # rows without a verdict: coloured only when beyond noise
+            verdict = r.get("direction") if r.get("exceeds_noise") else "within noise"
+        color = colors.get(str(verdict), "#9a9a9a")
         ax.barh(i, change, height=0.5, color=color, zorder=2)
         extent = max(extent, abs(change))
     ax.set_xlim(-1.15 * extent, 1.15 * extent)

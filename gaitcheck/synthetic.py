@@ -950,8 +950,8 @@ def generate(params: RunnerParams | None = None, **changes: Any) -> SyntheticRun
         - ``ic_times_s``, ``toe_off_times_s``: ``{"left": (k,), "right": (k,)}`` continuous
           event times inside the clip; ``ic_frames``, ``toe_off_frames``: the first frame at or
           after each event (the first frame in contact / in the air);
-        - ``ic_marked_times_s``: where the hand-marking rule of the real clips puts each
-          contact (see :func:`_marked_lead_s`): touchdown, or up to 0.7 cm of descent earlier;
+        - ``ic_marked_times_s``: when the falling sole enters the hand-marking rule's 0.7 cm
+          belt band before each touchdown (see :func:`_marked_lead_s`);
         - per-metric dicts ``overstride_pct_leg``, ``shank_angle_ic_deg``,
           ``knee_flexion_ic_deg``, ``foot_angle_ic_deg`` (at IC frames), ``trunk_lean_deg`` (at
           the frame nearest midstance), ``vertical_oscillation_pct_leg`` (per step, from that
@@ -1049,20 +1049,15 @@ MARK_BAND_M = 0.007
 
 
 def _marked_lead_s(p: RunnerParams) -> float:
-    """How long before touchdown the hand-marking rule places the contact, in seconds.
+    """How long before touchdown the falling sole enters the hand-marking rule's belt band.
 
-    The rule: the moment the landing foot stops moving forward (in the image) at belt level, or,
-    if it stops in the air, the moment it reaches the belt (within ``MARK_BAND_M``). In the
-    model the heel stops moving forward in a treadmill image ``heel_reversal_lead_ms`` before
-    touchdown; overground it keeps moving forward over the ground until touchdown unless it
-    retracts at the full body speed. It falls at ``heel_land_speed_mps`` meanwhile, so it enters
-    the band ``MARK_BAND_M / heel_land_speed_mps`` before touchdown.
+    The rule of the real clips counts a sole within ``MARK_BAND_M`` of its stance line as on the
+    belt (a tie band a frame-by-frame observer cannot split). In the model the heel falls at
+    ``heel_land_speed_mps`` over the last ``heel_reversal_lead_ms`` before touchdown, so it
+    enters the band ``MARK_BAND_M / heel_land_speed_mps`` before touchdown, or at the start of
+    that fall when it is shorter.
     """
-    lead_s = p.heel_reversal_lead_ms / 1000.0
-    stops_in_air = p.treadmill or p.heel_retraction_share >= 1.0
-    if not stops_in_air:
-        return 0.0
-    return min(lead_s, MARK_BAND_M / p.heel_land_speed_mps)
+    return min(p.heel_reversal_lead_ms / 1000.0, MARK_BAND_M / p.heel_land_speed_mps)
 
 
 def _truth(p: RunnerParams, model: _Model, time_s: FloatArray, phase_l: FloatArray,

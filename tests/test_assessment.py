@@ -469,7 +469,7 @@ def test_terminal_leads_with_the_verdict_and_red_flags_change_it(
                  "night-pain"]) == 0
     flagged = capsys.readouterr().out
     lines = flagged.splitlines()
-    # Red flags first (as in the report), then the verdict.
+    # Red flags come first, before the verdict (issue 13: red flags always first).
     assert lines[0].startswith("SEE A PROFESSIONAL")
     assert any(x.startswith("VERDICT: ") for x in lines[1:8])
 

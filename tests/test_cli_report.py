@@ -50,3 +50,15 @@ def test_terminal_puts_red_flags_first_and_numbers_like_the_report(tmp_path: Pat
     html = render_html(a, a["findings"], ctx)
     report = re.findall(r"<h3>(\d+)\. ([^<]+)</h3>", html)
     assert terminal and terminal == report[: len(terminal)]
+
+
+def test_demo_report_is_marked_as_a_demo(tmp_path: Path) -> None:
+    from gaitcheck.cli import main
+
+    assert main(["demo", "-o", str(tmp_path / "d"), "--no-plots", "-q"]) == 0
+    data = json.loads((tmp_path / "d" / "analysis.json").read_text())
+    assert data["demo"] is True
+    html = (tmp_path / "d" / "report.html").read_text()
+    md = (tmp_path / "d" / "report.md").read_text()
+    assert "Demo report." in html and "Demo report." in md
+    assert html.index("Demo report.") < html.index('id="summary"')

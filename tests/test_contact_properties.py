@@ -6,17 +6,17 @@ ground, the foot moves back at 0-100 % of belt speed meanwhile, lands on the hee
 forefoot, and the pose model adds jitter, motion-blur bursts on the foot and near-leg collapses.
 Whatever the mix, gaitcheck must name the touchdown, not the forward extreme.
 
-Reference: the span from the moment the hand-marking rule of the real clips names
-(``truth["ic_marked_times_s"]``: the falling sole within 0.7 cm of the belt, when it stopped
-moving forward in the air; at 0.7-1.5 m/s of descent 5-10 ms before touchdown) to the model's
-touchdown (``truth["ic_times_s"]``). The rule cannot tell these moments apart (the sole is on
-the belt by its definition throughout), and the real clips are scored against the rule; a
-contact inside the span has zero error, one outside it is off by its distance to the span.
+Reference: the span from the moment the falling sole enters the hand-marking rule's belt band
+(``truth["ic_marked_times_s"]``: within 0.7 cm of the ground, 5-10 ms before touchdown at 0.7-1.5
+m/s of descent) to the model's touchdown (``truth["ic_times_s"]``). The rule of the real clips
+counts the sole as on the belt throughout that span (an observer cannot split it), and the
+real clips are scored against the rule; a contact inside the span has zero error, one outside
+it is off by its distance to the span.
 
 Tolerance: one frame or 10 ms, whichever is larger. One frame is the resolution of a video
-frame (a contact between two frames cannot be told apart from either); 10 ms bounds the
-timing error of marker-based event detection at high frame rates (Fellin et al. 2010 report
-about 5-10 ms for kinematic contact detection in treadmill running against force plates).
+frame (a contact between two frames cannot be told apart from either); 10 ms is issue 7's
+bound at high frame rates, just under the 10-14 ms agreement of BlazePose contact times with a
+marker system on the near foot (Young 2023, gait-science.md).
 Cadence: within 0.5 steps/min, the issue's bound, which a dozen steps at one-frame timing
 error easily meet.
 """

@@ -115,14 +115,19 @@ def test_key_frames(tmp_path: Path, facing: int) -> None:
 def test_changes(tmp_path: Path) -> None:
     rows = [
         {"metric": "cadence_spm", "name": "Cadence", "change_pct": 5.0, "direction": "better",
-         "exceeds_noise": True},
+         "verdict": "better", "exceeds_noise": True},
         {"metric": "pelvic_drop_deg", "name": "Pelvic drop", "change_pct": 12.0,
-         "direction": "worse", "exceeds_noise": False},
+         "direction": "worse", "verdict": "worse", "exceeds_noise": True},
+        {"metric": "trunk_lean_deg", "name": "Trunk lean", "change_pct": 3.0,
+         "direction": "worse", "verdict": "within_noise", "exceeds_noise": False},
         {"metric": "x", "name": "none", "change_pct": None},
     ]
     img = _check_png(plot_changes(rows, tmp_path / "ch.png"), min_h=100)
-    # One better (green) and one worse (red) bar; the row without a change draws no bar.
-    assert _drawn(img, "#2e9d4f") and _drawn(img, "#c8372d")
+    # Bars take the verdict's colour: one better (green), one worse (red), and a change within
+    # the noise in neutral grey.
+    assert _drawn(img, "#2e9d4f") and _drawn(img, "#c8372d") and _drawn(img, "#9a9a9a")
+    only_better = _check_png(plot_changes(rows[:1], tmp_path / "b.png"), min_h=100)
+    assert _drawn(only_better, "#2e9d4f") and not _drawn(only_better, "#c8372d")
 
 
 def test_atomic_write(tmp_path: Path) -> None:
@@ -192,3 +197,17 @@ def test_cycle_and_compare_titles_not_cut(tmp_path: Path) -> None:
     rows = [{"metric": "cadence_spm", "name": "Step rate (cadence)", "change_pct": -1.0,
              "before": 170.0, "noise": 2.4, "verdict": "within noise"}]
     assert _edges_blank(mpimg.imread(plot_changes(rows, tmp_path / "ch.png")))
+
+
+def test_key_frame_shows_the_analysis_value_and_the_legs(tmp_path: Path) -> None:
+    from gaitcheck.plots import key_frame_text
+
+    rgb = np.full((1280, 720, 3), 200, np.uint8)  # a portrait phone frame
+    fr = KeyFrame(rgb=rgb, hip_mid_xy_px=(360.0, 800.0), heel_xy_px=(300.0, 1180.0),
+                  facing=-1, leg_length_px=380.0, label="left foot lands",
+                  value_pct_leg=23.4)
+    # the frame alone gives 60/380 = 15.8%; the analysis (sub-frame contact) said 23.4%
+    assert key_frame_text(fr) == "+23% of leg length"
+    img = mpimg.imread(plot_key_frames([fr], tmp_path / "k.png"))
+    # cropped to the legs: the whole portrait frame would be 1280/720 = 1.78 tall per wide
+    assert img.shape[0] / img.shape[1] < 1.4

@@ -41,10 +41,9 @@ IC_TIME_TOL_S = 0.015
 # motion): gaitcheck promises those contacts to about 1.5 frames or 30 ms, the larger. Their
 # metrics are stance peaks, which a frame of contact timing hardly moves.
 FRONTAL_IC_FRAMES, FRONTAL_IC_TOL_S = 1.5, 0.030
-# Against the model's touchdown values: the model's knee and shank swing through a sharp V at
-# touchdown (about 600 deg/s on both sides), so the contact-timing convention above moves them by
-# up to this much. Metric computation itself is held to ANGLE_TOL at the detected contacts.
-TOUCHDOWN_TOL = 5.0
+# Against the model's touchdown: values must lie in the range the model covers over the contact
+# times allowed by tests/test_contact_properties.py (see _model_range_near_touchdown), within
+# ANGLE_TOL; metric computation itself is held to ANGLE_TOL at the detected contacts.
 # analysis.json rounds metric values to 0.01: two runs whose values agree to 1e-9 before rounding
 # can straddle a rounding boundary and differ by one unit in the last place after it.
 ROUNDING_TOL = 0.01 + 1e-9
@@ -140,6 +139,7 @@ def test_side_ic_metrics_per_side(p: RunnerParams) -> None:
     run = run_of(p)
     d = analyse(run.series)
     at_ic = _model_values_at_detected_contacts(run, d, p)
+    near_touchdown = _model_range_near_touchdown(run, p)
     for key in SIDE_IC_KEYS:
         for side in ("left", "right"):
             got = metric(d, key, side)
@@ -147,9 +147,10 @@ def test_side_ic_metrics_per_side(p: RunnerParams) -> None:
             assert abs(got - want) <= ANGLE_TOL, (
                 f"{key}.{side}: {got:.2f} vs {want:.2f} (model at the detected contacts); "
                 f"{describe(p)}")
-            touchdown = run.truth[key]["instant"][side]
-            assert abs(got - touchdown) <= TOUCHDOWN_TOL, (
-                f"{key}.{side}: {got:.2f} vs touchdown {touchdown:.2f}; {describe(p)}")
+            lo, hi = near_touchdown[key][side]
+            assert lo - ANGLE_TOL <= got <= hi + ANGLE_TOL, (
+                f"{key}.{side}: {got:.2f} outside the model's {lo:.2f}..{hi:.2f} over the "
+                f"allowed contact window; {describe(p)}")
     got, want = metric(d, "trunk_lean_deg"), run.truth["trunk_lean_deg"]["value"]
     assert abs(got - want) <= ANGLE_TOL, f"trunk lean {got:.2f} vs {want:.2f}; {describe(p)}"
 
@@ -170,6 +171,45 @@ def _model_values_at_detected_contacts(
     run: SyntheticRun, d: dict[str, Any], p: RunnerParams
 ) -> dict[str, dict[str, float]]:
     """Mean IC metrics of the noise-free model landmarks at gaitcheck's own contact times."""
+    times = {side: np.array([s["ic_time_s"] for s in d["steps"] if s["foot"] == side])
+             for side in ("left", "right")}
+    return _model_values_at(run, p, times)
+
+
+def _model_range_near_touchdown(
+    run: SyntheticRun, p: RunnerParams
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Range of the mean IC metrics of the model over the contact times gaitcheck may name.
+
+    The contact property (tests/test_contact_properties.py) allows a contact anywhere from the
+    moment the sole enters the marking rule's belt band to touchdown, give or take one frame
+    or 10 ms: the model's knee and shank swing through a sharp V there (~600 deg/s), so the
+    value read at an allowed contact lies in the range the model covers over that window.
+    """
+    allowed_s = max(1.0 / p.fps, 0.010)
+    touch = {s: np.asarray(run.truth["ic_times_s"][s]) for s in ("left", "right")}
+    mark = {s: np.asarray(run.truth["ic_marked_times_s"][s]) for s in ("left", "right")}
+    lo: dict[str, dict[str, float]] = {k: {} for k in SIDE_IC_KEYS}
+    hi: dict[str, dict[str, float]] = {k: {} for k in SIDE_IC_KEYS}
+    t = run.series.time_s
+    for share in np.linspace(0.0, 1.0, 9):
+        times = {}
+        for s in ("left", "right"):
+            start, stop = mark[s] - allowed_s, touch[s] + allowed_s
+            at = start + share * (stop - start)
+            times[s] = at[(at > t[0]) & (at < t[-1])]
+        vals = _model_values_at(run, p, times)
+        for k in SIDE_IC_KEYS:
+            for s in ("left", "right"):
+                lo[k][s] = min(lo[k].get(s, np.inf), vals[k][s])
+                hi[k][s] = max(hi[k].get(s, -np.inf), vals[k][s])
+    return {k: {s: (lo[k][s], hi[k][s]) for s in ("left", "right")} for k in SIDE_IC_KEYS}
+
+
+def _model_values_at(
+    run: SyntheticRun, p: RunnerParams, times: dict[str, np.ndarray]
+) -> dict[str, dict[str, float]]:
+    """Mean IC metrics of the noise-free model landmarks at the given times per foot."""
     from gaitcheck.geometry import angle_from_down_deg, flexion_deg, interp_at
     from gaitcheck.landmarks import LEG
 
@@ -180,7 +220,7 @@ def _model_values_at_detected_contacts(
                     + np.linalg.norm(xy[:, 27] - xy[:, 25], axis=-1))
     out: dict[str, dict[str, float]] = {k: {} for k in SIDE_IC_KEYS}
     for side in ("left", "right"):
-        ic_t = np.array([s["ic_time_s"] for s in d["steps"] if s["foot"] == side])
+        ic_t = times[side]
         q = interp_at(ic_t, t, xy)
         hip, knee, ankle, heel, _ = LEG[side]
         hipmid = 0.5 * (q[:, 23] + q[:, 24])

@@ -23,11 +23,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
 import pytest
 from conftest import REPO
 
 from gaitcheck.cli import main as cli_main
 from gaitcheck.errors import ConfigError
+from gaitcheck.video import VideoWriter
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -67,10 +69,12 @@ def upload(client: TestClient, video: Path | bytes, name: str = "run.mp4",
 
 
 def wait_job(client: TestClient, session_id: str, states: tuple[str, ...],
-             timeout_s: float = JOB_TIMEOUT_S) -> dict[str, Any]:
+             timeout_s: float = JOB_TIMEOUT_S, seen: set[str] | None = None) -> dict[str, Any]:
     t0 = time.monotonic()
     while True:
         status: dict[str, Any] = client.get(f"/api/jobs/{session_id}").json()
+        if seen is not None and status["stage"]:
+            seen.add(status["stage"])
         if status["state"] in states:
             return status
         if time.monotonic() - t0 > timeout_s:
@@ -99,8 +103,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, side_clip: Path,
         assert r.status_code == 201, r.text
         sid = r.json()["session_id"]
         assert r.json()["url"] == f"/jobs/{sid}"
-        status = wait_job(client, sid, ("done", "failed"))
+        stages: set[str] = set()
+        status = wait_job(client, sid, ("done", "failed"), seen=stages)
         assert status["state"] == "done", status
+        # The analysis reports its stages live (each lasts well over the 0.3 s poll).
+        assert stages & {"check", "pose", "analysis", "report"}, stages
         yield client, sid
 
 
@@ -290,7 +297,8 @@ def test_upload_rate_limit_per_client(tmp_path: Path) -> None:
 
 @pytest.mark.shared
 def test_restart_or_crash_mid_job_retries_once_then_fails(
-        tmp_path: Path, side_clip: Path, pose_cache: Path) -> None:
+        tmp_path: Path, side_clip: Path, pose_cache: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "fast.toml").write_text(FAST_TOML)
     settings = WebSettings(data_dir=tmp_path / "data", workers=1,
                            config_path=tmp_path / "fast.toml")
@@ -332,6 +340,20 @@ def test_restart_or_crash_mid_job_retries_once_then_fails(
         assert (settings.data_dir / job.video_path).is_file()
         time.sleep(2 * settings.poll_s)  # an idle worker must not pick the failed job up
         assert client.get(f"/api/jobs/{b}").json()["state"] == "failed"
+        # A real video without a runner: the job fails with the CLI's sentence, naming the
+        # runner's file (never a server path).
+        noise = tmp_path / "empty room.mp4"
+        rng = np.random.default_rng(0)
+        with VideoWriter(noise, 160, 120, 30.0) as w:
+            for _ in range(30):
+                w.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
+        g = upload(client, noise, "empty room.mp4", athlete="Gus").json()["session_id"]
+        status = wait_job(client, g, ("done", "failed"))
+        assert status["state"] == "failed"
+        assert status["error"] == cli_sentence(noise, tmp_path, capsys).replace(
+            str(noise), "empty room.mp4")
+        assert str(tmp_path) not in status["error"] and "/tmp" not in status["error"]
+        assert status["error"] in client.get(f"/jobs/{g}").text.replace("&#39;", "'")
         # Queued at once, all finish (one analysis process, in upload order). Eve's two
         # sessions differ in their settings (the view), so both are analysed.
         forms = [{"athlete": "Eve", "date": "2026-05-01"},
@@ -512,6 +534,16 @@ def test_browser_upload_to_report_and_history(
             page.goto(f"{live_server}/")
             page.screenshot(path=str(shots / "phone-1-upload.png"), full_page=True)
             page.fill("#athlete", "Bea Browser")
+            # A text file named .mp4 is refused with the CLI's sentence, shown on the page.
+            fake = shots.parent / "notes.mp4"
+            fake.write_text("not a video\n" * 100)
+            page.set_input_files("#video", str(fake))
+            page.click("#submit")
+            page.locator("#upload-error").wait_for(timeout=30_000)
+            assert "notes.mp4 cannot be read as a video" in page.inner_text("#upload-error")
+            assert "/jobs/" not in page.url
+            errors[:] = [e for e in errors if "status of 415" not in e]  # the refused POST
+            page.screenshot(path=str(shots / "phone-1-upload-refused.png"))
             page.set_input_files("#video", str(side_clip))
             assert "side_treadmill_01.mp4" in page.inner_text("#chosen")
             page.click("#submit")
@@ -563,4 +595,4 @@ def test_browser_upload_to_report_and_history(
         finally:
             browser.close()
     assert errors == []
-    assert len(list(shots.glob("*.png"))) == 11
+    assert len(list(shots.glob("*.png"))) == 12

@@ -29,6 +29,7 @@ from ..config import Config
 from ..errors import GaitcheckError
 
 TMP_PREFIX = ".tmp-batch-"
+STAGE_TOPIC = "gaitcheck-stage"  # Dask event topic of the workers' stage messages
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,13 @@ def init_worker(stage_queue: Any, parent_pid: int) -> None:
 def _report(job_id: int, stage: str) -> None:
     if _STAGES is not None:
         _STAGES.put((job_id, worker_name(), stage))
+        return
+    try:  # on a Dask worker: an event the batch process subscribes to
+        from distributed import get_worker
+
+        get_worker().log_event(STAGE_TOPIC, [job_id, worker_name(), stage])
+    except (ImportError, ValueError):  # not on a Dask worker
+        pass
 
 
 def _reason(exc: BaseException, video_name: str) -> str:

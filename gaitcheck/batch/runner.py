@@ -9,8 +9,10 @@ what was running, and retries what failed.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import queue
 import shutil
 import sys
 import time
@@ -26,7 +28,16 @@ from ..errors import GaitcheckError
 from ..findings import RunnerContext
 from ..store import Store
 from ..store.keys import file_sha256, session_id_for, settings_dict, settings_hash
-from .jobs import TMP_PREFIX, JobOutcome, JobSpec, init_worker, place_files, run_local, run_remote
+from .jobs import (
+    STAGE_TOPIC,
+    TMP_PREFIX,
+    JobOutcome,
+    JobSpec,
+    init_worker,
+    place_files,
+    run_local,
+    run_remote,
+)
 from .sources import BatchItem, RosterError
 from .summary import session_record
 
@@ -322,7 +333,10 @@ def _run_dask(todo: list[tuple[PlannedItem, JobSpec]], store: Store, scheduler: 
     try:
         if scheduler == "local":
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, host="127.0.0.1")
+                                   dashboard_address=None, host="127.0.0.1",
+                                   silence_logs=logging.ERROR,
+                                   # its HTTP server on a free port, not 8787 (may be taken)
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="15s")
@@ -341,26 +355,46 @@ def _run_dask(todo: list[tuple[PlannedItem, JobSpec]], store: Store, scheduler: 
         by_key[fut.key] = (p, spec)
         done_stream.add(fut)
 
+    # Workers' stage events arrive on the client's thread; the store is written here only.
+    events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    client.subscribe_topic(STAGE_TOPIC, lambda event: events.put(event[1]))
+    by_job = {spec.job_id: spec for _, spec in todo}
+
+    def drain() -> None:
+        while not events.empty():
+            job_id, worker, stage = events.get()
+            if job_id in by_job:
+                store.set_stage(job_id, stage)
+                bar.stage(worker, f"{stage} {by_job[job_id].video_name}")
+
     try:
         # A bounded window of tasks in flight: shipped videos are not all held in memory.
         n_cluster = len(client.scheduler_info().get("workers", {})) or n_workers
         for _ in range(min(len(waiting), 2 * max(n_cluster, 1))):
             submit_next()
-        for fut in done_stream:
-            p, spec = by_key.pop(fut.key)
-            try:
-                outcome: JobOutcome = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker fails this job only
-                outcome = JobOutcome(spec.job_id, spec.session_id, "?", 0.0, error=(
-                    f"The Dask task for {spec.video_name} failed ({type(exc).__name__}: {exc})."))
-            fut.release()
-            bar.stage(outcome.worker, f"done {spec.video_name}")
-            if outcome.error is None:
-                place_files(outcome.files, store.data_dir / "sessions", spec.session_id)
-            _finish(store, p, outcome, result)
-            bar.advance()
-            if waiting:
-                submit_next()
+        while by_key:
+            drain()
+            ready = done_stream.next_batch(block=False)
+            if not ready:
+                time.sleep(0.2)
+                continue
+            for fut in ready:
+                p, spec = by_key.pop(fut.key)
+                try:
+                    outcome: JobOutcome = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a lost worker fails this job only
+                    outcome = JobOutcome(spec.job_id, spec.session_id, "?", 0.0, error=(
+                        f"The Dask task for {spec.video_name} failed "
+                        f"({type(exc).__name__}: {exc})."))
+                fut.release()
+                drain()
+                bar.stage(outcome.worker, f"done {spec.video_name}")
+                if outcome.error is None:
+                    place_files(outcome.files, store.data_dir / "sessions", spec.session_id)
+                _finish(store, p, outcome, result)
+                bar.advance()
+                if waiting:
+                    submit_next()
     finally:
         client.close()
         if cluster is not None:

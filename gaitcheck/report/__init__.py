@@ -106,10 +106,7 @@ def make_key_frames(
         leg = float(np.linalg.norm(xy[hip] - xy[knee]) + np.linalg.norm(xy[knee] - xy[ankle]))
         if not np.all(np.isfinite(hip_mid)) or not np.all(np.isfinite(xy[heel])):
             continue
-        label = (
-            f"{step.get('foot')} contact, t = {float(step.get('ic_time_s', 0.0)):.2f} s"
-            f" (analysis: {float(step['overstride_pct_leg']):.0f}% leg)"
-        )
+        label = f"{step.get('foot')} foot lands, t = {float(step.get('ic_time_s', 0.0)):.2f} s"
         out.append(
             KeyFrame(
                 rgb=np.asarray(frames_rgb[idx]),
@@ -119,6 +116,7 @@ def make_key_frames(
                 leg_length_px=leg if np.isfinite(leg) and leg > 0 else None,
                 label=label,
                 skeleton_xy_px=xy,
+                value_pct_leg=float(step["overstride_pct_leg"]),
             )
         )
     return out

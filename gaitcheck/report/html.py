@@ -100,6 +100,11 @@ HELD_BACK = (
 )
 """What a finding shows instead of its cues and exercises when a red flag was reported."""
 
+DEMO_NOTE = (
+    "Made by 'gaitcheck demo' from the bundled landmarks of a sample treadmill clip, not from "
+    "your video; run 'gaitcheck analyze VIDEO' for your own report."
+)
+
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -543,7 +548,10 @@ def render_html(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>"
-        f"<h1>{escape(title)}</h1><p class='muted'>{meta}</p><nav>{''.join(nav)}</nav>"
+        f"<h1>{escape(title)}</h1><p class='muted'>{meta}</p>"
+        + (f'<p class="card demo"><strong>Demo report.</strong> {escape(DEMO_NOTE)}</p>'
+           if analysis.get("demo") else "")
+        + f"<nav>{''.join(nav)}</nav>"
         + body_html
         + "</main></body></html>\n"
     )

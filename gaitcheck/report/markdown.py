@@ -54,6 +54,10 @@ def render_markdown(
     """
     ctx = context or RunnerContext()
     out: list[str] = [f"# {activity_word(analysis).capitalize()} gait check", ""]
+    if analysis.get("demo"):
+        from .html import DEMO_NOTE
+
+        out += [f"_Demo report. {DEMO_NOTE}_", ""]
     block = red_flags(ctx)
     advice_ok = ctx.self_treatment_allowed
     if block:

@@ -1,8 +1,9 @@
 """The FastAPI application: routes for the pages, the upload, job status and session files.
 
-Every address that names stored data carries a session id (random, checked for shape) or an
-athlete's number; files are picked from a fixed list by name, never by a path, so no request
-can reach outside a session folder. Errors are one sentence (HTML page, or JSON under
+Every address that names stored data carries a session id (the store's, a 64-bit hash of
+athlete, video content and settings; checked for its shape) or an athlete's number; files are
+picked from a fixed list by name, never by a path, so no request can reach outside a session
+folder. Errors are one sentence (HTML page, or JSON under
 ``/api/`` and for clients that ask for JSON); tracebacks go to the server log only.
 """
 

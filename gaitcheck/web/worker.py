@@ -67,7 +67,7 @@ def run_job(store: Store, job: Job) -> bool:
     bool
         True when the session was recorded, False when the job failed (with its reason).
     """
-    from ..batch.adapter import analyze_to_dir
+    from ..api import analyze_video_to_dir
     from ..batch.summary import session_record
 
     t0 = time.perf_counter()
@@ -82,14 +82,18 @@ def run_job(store: Store, job: Job) -> bool:
         store.set_stage(job.id, stage, fraction if fraction is not None
                         else queue.STAGE_PROGRESS.get(stage))
 
+    server_paths: list[Path] = [video.resolve(), video]
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         cfg = load_config(None, job.settings)
         with tempfile.TemporaryDirectory(prefix="gaitcheck-web-") as named:
             # The report names its video by file name: show the runner's, not the random one.
             link = Path(named) / display_name(name)
+            server_paths.insert(0, link)
             os.symlink(video.resolve(), link)
-            data = analyze_to_dir(link, tmp, cfg, progress=progress)
+            # The public entry; it tells each stage (check, pose, analysis, report) as it starts.
+            analysis, _ = analyze_video_to_dir(link, tmp, cfg, progress=progress)
+            data = analysis.data
         progress("saving")
         _publish(tmp, final)
         record = session_record(data, date=job.date, video_name=name,
@@ -102,7 +106,10 @@ def run_job(store: Store, job: Job) -> bool:
     except Exception as exc:  # noqa: BLE001 - a bad video must never stop the worker
         if not isinstance(exc, GaitcheckError):
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
-        store.fail_job(job.id, reason(exc, name), time.perf_counter() - t0)
+        sentence = reason(exc, name)
+        for path in server_paths:  # the runner sees their own file name, no server paths
+            sentence = sentence.replace(str(path), name)
+        store.fail_job(job.id, sentence, time.perf_counter() - t0)
         return False
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -63,6 +63,7 @@ function setupUpload() {
       box.hidden = true; submit.disabled = false;
       error.textContent = body.error || ("The upload failed (HTTP " + xhr.status + ").");
       error.hidden = false;
+      error.scrollIntoView({block: "nearest"});
     });
     xhr.addEventListener("error", () => {
       box.hidden = true; submit.disabled = false;
