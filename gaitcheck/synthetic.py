@@ -173,7 +173,9 @@ class RunnerParams:
     low_visibility_share : float
         Share of frames whose leg landmarks get visibility 0.15 (positions kept).
     n_swaps : int
-        Number of left/right identity swaps (runs of ``swap_run_frames`` frames).
+        Number of left/right identity swaps (runs of ``swap_run_frames`` frames) of the leg
+        landmarks below the hips (knees, ankles, heels, toes: :func:`leg_swap_permutation`),
+        the groups MediaPipe exchanges on side views (see ``gaitcheck.clean``).
     swap_run_frames : int
         Length of each swap run.
     n_collapses : int
@@ -811,6 +813,19 @@ def _visibility(p: RunnerParams, n: int, rng: np.random.Generator) -> FloatArray
     return np.clip(out, 0.0, 1.0)
 
 
+def leg_swap_permutation() -> list[int]:
+    """Index permutation exchanging the left and right knee, ankle, heel and toe landmarks.
+
+    Returns
+    -------
+    list of int, length 33
+    """
+    perm = list(range(lm.N_LANDMARKS))
+    for left, right in zip(lm.LEG["left"][1:], lm.LEG["right"][1:], strict=True):
+        perm[left], perm[right] = right, left
+    return perm
+
+
 def _collapse_frames(rng: np.random.Generator, truth: dict[str, Any], p: RunnerParams, n: int,
                      blur: bool = False) -> NDArray[np.int64]:
     """Frames of near-leg collapses (or foot-blur bursts): runs placed in the near leg's swing.
@@ -1009,7 +1024,7 @@ def generate(params: RunnerParams | None = None, **changes: Any) -> SyntheticRun
     leg_ids = np.array(lm.LEG["left"] + lm.LEG["right"])
     vis[np.ix_(low, leg_ids)] = 0.15
     swaps = _runs(rng, n, p.n_swaps, p.swap_run_frames, 4 * p.swap_run_frames, skip_ends=True)
-    perm = np.array(lm.swap_permutation())
+    perm = np.array(leg_swap_permutation())
     for arr in (xy, world, vis, presence):
         arr[swaps] = arr[swaps][:, perm]
     collapses = _collapse_frames(rng, truth, p, n)

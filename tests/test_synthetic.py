@@ -10,7 +10,7 @@ import pytest
 
 from gaitcheck import landmarks as lm
 from gaitcheck.series import PoseSeries
-from gaitcheck.synthetic import RunnerParams, SyntheticRun, generate, mirror
+from gaitcheck.synthetic import RunnerParams, SyntheticRun, generate, leg_swap_permutation, mirror
 
 # 60 fps at 180 steps/min: a step is exactly 20 frames, so with phase_offset=0 every IC falls on
 # a frame and the frame-based truth equals the requested value.
@@ -270,7 +270,7 @@ def test_swaps_really_swap() -> None:
     run = generate(RunnerParams(n_swaps=4, swap_run_frames=3, duration_s=6.0, seed=5))
     frames = run.truth["swap_frames"]
     assert frames.size == 12
-    perm = lm.swap_permutation()
+    perm = leg_swap_permutation()
     xy, clean = run.series.xy_px, run.clean_xy_px
     np.testing.assert_array_equal(xy[frames], clean[frames][:, perm])
     others = np.setdiff1d(np.arange(run.series.n_frames), frames)
