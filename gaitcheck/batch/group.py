@@ -195,11 +195,8 @@ def write_group_report(store: Store, session_ids: Sequence[str], report_dir: str
     return written
 
 
-def athlete_page(store: Store, name: str, page_dir: Path, *, env: Any = None) -> str:
-    """HTML of one athlete's history: sessions, trend per metric, what moved last time."""
-    env = env or _env()
-    history = store.sessions(name)
-    keys = [k for k in metric_order(history)]
+def athlete_trends(history: Sequence[Session], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One trend per metric measured in any session: name, unit, count, SVG plot, noise basis."""
     trends = []
     for key in keys:
         pts = [(s.date, float(v), noise_of(key, s.metrics[key])) for s in history
@@ -210,6 +207,15 @@ def athlete_page(store: Store, name: str, page_dir: Path, *, env: Any = None) ->
                            "svg": trend_plot(pts, info["unit"], f"{info['name']} over time"),
                            "noise_source": info.get("noise_source")
                            or "95% interval of the session's step mean"})
+    return trends
+
+
+def athlete_page(store: Store, name: str, page_dir: Path, *, env: Any = None) -> str:
+    """HTML of one athlete's history: sessions, trend per metric, what moved last time."""
+    env = env or _env()
+    history = store.sessions(name)
+    keys = [k for k in metric_order(history)]
+    trends = athlete_trends(history, keys)
     moved = None
     if len(history) >= 2:
         a, b = history[-2], history[-1]

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..batch.group import MIN_GROUP_FOR_Z, group_rows, metric_order, noise_of
+from ..batch.group import MIN_GROUP_FOR_Z, athlete_trends, group_rows, metric_order
 from ..batch.summary import GROUP_METRICS
-from ..batch.svg import strip_plot, trend_plot
+from ..batch.svg import strip_plot
 from ..compare import compare, load_analysis
 from ..config import load_config
 from ..errors import ConfigError
@@ -190,16 +190,7 @@ class Pages:
         athlete = found[0]
         history = self.store.sessions(athlete.name)
         keys = metric_order(history)
-        trends = []
-        for key in keys:
-            pts = [(s.date, float(v), noise_of(key, s.metrics[key])) for s in history
-                   if (v := _value(s, key)) is not None]
-            if pts:
-                info = metric_info(key)
-                trends.append({"name": info["name"], "unit": info["unit"],
-                               "svg": trend_plot(pts, info["unit"], f"{info['name']} over time"),
-                               "noise_source": info.get("noise_source")
-                               or "95% interval of the session's step mean"})
+        trends = athlete_trends(history, keys)
         ids = [s.id for s in history]
         moved, compare_error = None, None
         if len(history) >= 2:
@@ -246,11 +237,6 @@ class Pages:
         return self._render("group.html", rows=rows, heads=heads, failed=failed,
                             queued=queued, generated=utc_now(), distributions=distributions,
                             min_group=MIN_GROUP_FOR_Z)
-
-
-def _value(s: Session, key: str) -> float | None:
-    v = (s.metrics.get(key) or {}).get("value")
-    return float(v) if isinstance(v, int | float) else None
 
 
 def _fmt(value: Any, decimals: int = 1) -> str:
