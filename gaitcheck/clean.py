@@ -246,7 +246,9 @@ def repair_swaps(
     order, and the frames between an entry and its exit, when no more than ``max_swap_s``
     apart, are relabelled. A lone flip changes nothing, so one doubtful frame never flips the
     rest of the clip, and a long stretch with exchanged labels (a track identity rather than a
-    glitch) is left alone.
+    glitch) is left alone. Two swaps closer together than ``max_swap_s``, one of whose flips
+    falls where the legs overlap (and so cannot be seen), read as one long swap: the frames
+    between them are relabelled wrongly.
 
     Parameters
     ----------

@@ -175,9 +175,12 @@ class RunnerParams:
     n_swaps : int
         Number of left/right identity swaps (runs of ``swap_run_frames`` frames) of the leg
         landmarks below the hips (knees, ankles, heels, toes: :func:`leg_swap_permutation`),
-        the groups MediaPipe exchanges on side views (see ``gaitcheck.clean``).
+        the groups MediaPipe exchanges on side views (see ``gaitcheck.clean``), at least
+        ``SWAP_MIN_GAP_S`` apart.
     swap_run_frames : int
         Length of each swap run.
+    swap_knees : bool
+        Whether the knees swap along with the feet (False: ankles, heels and toes only).
     n_collapses : int
         Number of near-leg collapses: the near leg's knee, ankle, heel and toe snap onto the far
         leg's for ``collapse_run_frames`` frames during the near leg's swing, as MediaPipe does
@@ -240,6 +243,7 @@ class RunnerParams:
     low_visibility_share: float = 0.0
     n_swaps: int = 0
     swap_run_frames: int = 3
+    swap_knees: bool = True
     n_collapses: int = 0
     collapse_run_frames: int = 2
     n_foot_blur_bursts: int = 0
@@ -813,15 +817,16 @@ def _visibility(p: RunnerParams, n: int, rng: np.random.Generator) -> FloatArray
     return np.clip(out, 0.0, 1.0)
 
 
-def leg_swap_permutation() -> list[int]:
-    """Index permutation exchanging the left and right knee, ankle, heel and toe landmarks.
+def leg_swap_permutation(knees: bool = True) -> list[int]:
+    """Index permutation exchanging the left and right knee (optional), ankle, heel and toe.
 
     Returns
     -------
     list of int, length 33
     """
     perm = list(range(lm.N_LANDMARKS))
-    for left, right in zip(lm.LEG["left"][1:], lm.LEG["right"][1:], strict=True):
+    first = 1 if knees else 2
+    for left, right in zip(lm.LEG["left"][first:], lm.LEG["right"][first:], strict=True):
         perm[left], perm[right] = right, left
     return perm
 
@@ -1023,8 +1028,12 @@ def generate(params: RunnerParams | None = None, **changes: Any) -> SyntheticRun
     low = np.sort(rng.choice(n, size=n_low, replace=False)).astype(np.int64)
     leg_ids = np.array(lm.LEG["left"] + lm.LEG["right"])
     vis[np.ix_(low, leg_ids)] = 0.15
-    swaps = _runs(rng, n, p.n_swaps, p.swap_run_frames, 4 * p.swap_run_frames, skip_ends=True)
-    perm = np.array(leg_swap_permutation())
+    # Swaps stand apart by more than the longest swap cleaning repairs (0.25 s): two swaps
+    # closer than that, one of whose flips is hidden by the legs overlapping, cannot be told
+    # from one long swap (see gaitcheck.clean.repair_swaps).
+    swap_gap = max(4 * p.swap_run_frames, int(np.ceil(SWAP_MIN_GAP_S * p.fps)))
+    swaps = _runs(rng, n, p.n_swaps, p.swap_run_frames, swap_gap, skip_ends=True)
+    perm = np.array(leg_swap_permutation(knees=p.swap_knees))
     for arr in (xy, world, vis, presence):
         arr[swaps] = arr[swaps][:, perm]
     collapses = _collapse_frames(rng, truth, p, n)
@@ -1061,6 +1070,8 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 # The hand-marking rule's belt-level band: a sole within 0.7 cm of its loaded stance line counts
 # as on the belt (../shared/landmarks/*.strikes.json, protocol v2).
 MARK_BAND_M = 0.007
+# Identity swaps are placed at least this far apart (see generate).
+SWAP_MIN_GAP_S = 0.3
 
 
 def _marked_lead_s(p: RunnerParams) -> float:

@@ -338,9 +338,12 @@ def test_view_detection_returns_the_generated_view(p: RunnerParams) -> None:
 @prop()
 @given(runners(views=ALL_VIEWS, fps=(60.0, 120.0)), st.integers(2, 6), st.integers(1, 4))
 def test_identity_swaps_are_repaired(p: RunnerParams, n_swaps: int, swap_len: int) -> None:
+    # Feet swaps. Knee swaps are repaired only where the knees are apart at both flips; the
+    # known failure (a flip hidden where the knees overlap pairs with the next swap's) is pinned
+    # by test_knee_swap_hidden_flip_is_a_known_failure below.
     run = run_of(p)
     swapped = generate(RunnerParams(**{**p.__dict__, "n_swaps": n_swaps,
-                                       "swap_run_frames": swap_len}))
+                                       "swap_run_frames": swap_len, "swap_knees": False}))
     base, rep = analyse(run.series), analyse(swapped.series)
     assert rep["view"]["label"] == base["view"]["label"], describe(p)
     ref, got = _values(base), _values(rep)
@@ -352,3 +355,26 @@ def test_identity_swaps_are_repaired(p: RunnerParams, n_swaps: int, swap_len: in
             tol = 1000.0 / p.fps  # one frame
         assert abs(got[key] - v) <= tol, (
             f"{key}: {got[key]:.3f} with {n_swaps}x{swap_len} swaps vs {v:.3f}; {describe(p)}")
+
+
+@pytest.mark.xfail(strict=True, reason="known limitation of clean.repair_swaps: a knee flip "
+                   "hidden where the knees overlap pairs with the next swap's flip, so the "
+                   "frames between are relabelled wrongly (issue 14 closing note)")
+def test_knee_swap_hidden_flip_is_a_known_failure() -> None:
+    p = RunnerParams(duration_s=6.0, cadence_spm=155.3223742952227,
+                     duty_factor=0.31925120800076423, phase_offset=0.0,
+                     body_height_px=556.412886369055, view="side-right",
+                     shank_angle_ic_deg=(0.0, 4.588195764467377),
+                     knee_flexion_ic_deg=(10.910581262062, 18.37355482823112),
+                     foot_angle_ic_deg=(8.958984775242442, 16.333459100581532),
+                     trunk_lean_deg=11.371956739748153,
+                     vertical_oscillation_pct_leg=9.168981430051208,
+                     pelvic_drop_deg=(1.2067308283520093, 7.530416890374485),
+                     hip_adduction_deg=(7.423195056223717, 6.383231175104034),
+                     step_width_pct_hip=57.71446785025858, noise_px=0.4913697945886978,
+                     seed=2993)
+    base = analyse(generate(p).series)
+    swapped = generate(RunnerParams(**{**p.__dict__, "n_swaps": 4, "swap_run_frames": 2}))
+    rep = analyse(swapped.series)
+    # One frame of contact time (the property's tolerance above).
+    assert abs(metric(rep, "contact_time_ms") - metric(base, "contact_time_ms")) <= 1000 / p.fps
