@@ -96,8 +96,10 @@ def cadence_spm(steps: StepTable) -> tuple[float, float, dict[str, float]]:
 
     The overall value is steps counted over elapsed time (60 * n / sum of step times), which
     equals 60 / mean step time. Per foot it is 120 / mean stride time of that foot (IC to its
-    next IC): a constant timing bias of one foot's contacts cancels there, while per-foot step
-    times would split it into a false asymmetry.
+    next IC), fitted over the span of that foot's contacts (a line through contact time against
+    stride count, a missed contact counted as a skipped stride): a constant timing bias of one
+    foot's contacts cancels there, while per-foot step times would split it into a false
+    asymmetry.
 
     Returns
     -------
@@ -118,5 +120,18 @@ def cadence_spm(steps: StepTable) -> tuple[float, float, dict[str, float]]:
     stride_s = steps.step_time_s[:-1] + steps.step_time_s[1:]
     for side in ("left", "right"):
         m = stride_ok & (steps.foot[:-1] == side)
-        per[side] = 120.0 * m.sum() / stride_s[m].sum() if m.any() else float("nan")
+        if not m.any():
+            per[side] = float("nan")
+            continue
+        stride = float(stride_s[m].sum() / m.sum())
+        # Over the whole span of this foot's contacts: number each contact by its stride count
+        # from the first (a missed contact leaves a gap of two), and fit a line. The slope uses
+        # every contact, so one mistimed contact at the end of a short valid run no longer
+        # moves the mean stride of that run alone.
+        t = steps.ic_time_s[(steps.foot == side) & v]
+        if t.size >= 3:
+            k = np.round((t - t[0]) / stride)
+            if np.unique(k).size == k.size and (np.diff(k) <= 2).all():
+                stride = float(np.polyfit(k, t, 1)[0])
+        per[side] = 120.0 / stride
     return float(value), sd, per
