@@ -10,6 +10,10 @@ import numpy as np
 import pytest
 from _props import PROPERTY_SEED, property_examples
 
+# One module-scoped headless Chromium fixture (defined with the overlay browser test) for every
+# file that screenshots pages.
+from test_browser import browser  # noqa: F401
+
 from gaitcheck.config import Config
 from gaitcheck.series import PoseSeries
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import CHROMIUM_ARGS, _chromium, _missing
 from test_findings import build_analysis
 
 from gaitcheck.compare import write_compare
@@ -38,19 +36,6 @@ OVERFLOW_JS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    exe = _chromium()
-    try:
-        from playwright import sync_api
-    except ImportError:
-        _missing("playwright is not installed (pip install playwright)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
