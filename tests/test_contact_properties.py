@@ -6,12 +6,12 @@ ground, the foot moves back at 0-100 % of belt speed meanwhile, lands on the hee
 forefoot, and the pose model adds jitter, motion-blur bursts on the foot and near-leg collapses.
 Whatever the mix, gaitcheck must name the touchdown, not the forward extreme.
 
-Reference: the span from the moment the falling sole enters the hand-marking rule's belt band
-(``truth["ic_marked_times_s"]``: within 0.7 cm of the ground, 5-10 ms before touchdown at 0.7-1.5
-m/s of descent) to the model's touchdown (``truth["ic_times_s"]``). The rule of the real clips
-counts the sole as on the belt throughout that span (an observer cannot split it), and the
-real clips are scored against the rule; a contact inside the span has zero error, one outside
-it is off by its distance to the span.
+Reference: the span from the moment the falling sole enters the belt-level band
+(``truth["ic_marked_times_s"]``: within 1.5 % of leg length, ~1.3 cm, of the ground, 9-19 ms
+before touchdown at 0.7-1.5 m/s of descent; ``gaitcheck.synthetic.LEVEL_BAND_LEG`` gives the
+basis: the marking protocol's "few px" and the 1.0-1.3 % scatter of real pose at stance) to the
+model's touchdown (``truth["ic_times_s"]``). No observer of the pose can split that span, so a
+contact inside it has zero error and one outside it is off by its distance to the span.
 
 Tolerance: one frame or 10 ms, whichever is larger. One frame is the resolution of a video
 frame (a contact between two frames cannot be told apart from either); 10 ms is issue 7's

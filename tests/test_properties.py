@@ -128,9 +128,19 @@ def describe(p: RunnerParams) -> str:
 def test_cadence_within_one_spm(p: RunnerParams) -> None:
     run = run_of(p)
     d = analyse(run.series)
+    # The overall value counts steps over elapsed time (first to last valid contact), so its
+    # error is set by the two end contacts: in rear/front views, each may be off by the frontal
+    # contact tolerance (1.5 frames or 30 ms, _check_ic_frames), over the clip less its 0.3 s
+    # edges. Per foot the stride is a robust slope over all of that foot's contacts: 1 spm.
+    tol_value = 1.0
+    if not p.view.startswith("side"):
+        allowed_s = max(FRONTAL_IC_FRAMES / p.fps, FRONTAL_IC_TOL_S)
+        tol_value = max(1.0, p.cadence_spm * 2.0 * allowed_s / (p.duration_s - 0.6))
     for part in ("value", "left", "right"):
         got = metric(d, "cadence_spm", part)
-        assert abs(got - p.cadence_spm) <= 1.0, f"{part}={got} vs {p.cadence_spm}; {describe(p)}"
+        tol = tol_value if part == "value" else 1.0
+        assert abs(got - p.cadence_spm) <= tol, (
+            f"{part}={got} vs {p.cadence_spm} (limit {tol:.2f}); {describe(p)}")
 
 
 @prop()

@@ -94,12 +94,15 @@ def build_steps(events: Events, config: EventConfig | None = None) -> StepTable:
 def cadence_spm(steps: StepTable) -> tuple[float, float, dict[str, float]]:
     """Cadence in steps/min from valid steps.
 
-    The overall value is steps counted over elapsed time (60 * n / sum of step times), which
-    equals 60 / mean step time. Per foot it is 120 / mean stride time of that foot (IC to its
-    next IC), fitted over the span of that foot's contacts (a line through contact time against
-    stride count, a missed contact counted as a skipped stride): a constant timing bias of one
-    foot's contacts cancels there, while per-foot step times would split it into a false
-    asymmetry.
+    The overall value is steps counted over elapsed time (60 * n / sum of step times, the
+    definition of the hand marks' cadence). Per foot it is 120 / stride time of that foot (IC
+    to its next IC), the stride time being the slope of contact time against stride count over
+    the whole span of that foot's contacts (a missed contact counted as a skipped stride), as
+    the median of pairwise slopes (Theil-Sen): a constant timing bias of one foot's contacts
+    cancels there, where per-foot step times would split it into a false asymmetry, and one
+    mistimed contact moves it by a fraction of a frame. Where the numbering is ambiguous (fewer
+    than three contacts, a repeated count or more than one missed contact in a row) the mean
+    stride time of the valid strides is used.
 
     Returns
     -------
@@ -112,7 +115,6 @@ def cadence_spm(steps: StepTable) -> tuple[float, float, dict[str, float]]:
     if not v.any():
         return float("nan"), float("nan"), {"left": float("nan"), "right": float("nan")}
     st = steps.step_time_s[v]
-    value = 60.0 * st.size / st.sum()
     sd = float(np.std(60.0 / st, ddof=1)) if st.size > 1 else float("nan")
     per = {}
     # Two consecutive valid steps starting at this foot's IC make one stride.
@@ -124,14 +126,35 @@ def cadence_spm(steps: StepTable) -> tuple[float, float, dict[str, float]]:
             per[side] = float("nan")
             continue
         stride = float(stride_s[m].sum() / m.sum())
-        # Over the whole span of this foot's contacts: number each contact by its stride count
-        # from the first (a missed contact leaves a gap of two), and fit a line. The slope uses
-        # every contact, so one mistimed contact at the end of a short valid run no longer
-        # moves the mean stride of that run alone.
-        t = steps.ic_time_s[(steps.foot == side) & v]
-        if t.size >= 3:
-            k = np.round((t - t[0]) / stride)
-            if np.unique(k).size == k.size and (np.diff(k) <= 2).all():
-                stride = float(np.polyfit(k, t, 1)[0])
+        stride = _line_period(steps.ic_time_s[(steps.foot == side) & v], stride)
         per[side] = 120.0 / stride
+    # Steps counted over elapsed time, the definition the hand marks' cadence uses.
+    value = 60.0 * st.size / st.sum()
     return float(value), sd, per
+
+
+def _line_period(t: Array, period: float) -> float:
+    """Slope of contact time against count: the period of a repeating contact.
+
+    Parameters
+    ----------
+    t : ndarray, shape (k,)
+        Contact times (s), increasing.
+    period : float
+        Mean period of the valid intervals (s), used to number the contacts and returned when
+        the numbering is ambiguous.
+
+    Returns
+    -------
+    float
+        Seconds per count.
+    """
+    if t.size < 3 or not np.isfinite(period) or period <= 0:
+        return period
+    k = np.round((t - t[0]) / period)
+    if np.unique(k).size != k.size or (np.diff(k) > 2).any():
+        return period
+    # Median of the pairwise slopes (Theil-Sen): one mistimed contact, even at an end of the
+    # span where it would lever a least-squares line, moves it by a fraction of a frame.
+    i, j = np.triu_indices(t.size, 1)
+    return float(np.median((t[j] - t[i]) / (k[j] - k[i])))
