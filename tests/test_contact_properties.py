@@ -17,8 +17,11 @@ Tolerance: one frame or 10 ms, whichever is larger. One frame is the resolution 
 frame (a contact between two frames cannot be told apart from either); 10 ms is issue 7's
 bound at high frame rates, just under the 10-14 ms agreement of BlazePose contact times with a
 marker system on the near foot (Young 2023, gait-science.md).
-Cadence: within 0.5 steps/min, the issue's bound, which a dozen steps at one-frame timing
-error easily meet.
+Cadence: within 0.5 steps/min (the issue's bound) or the error one frame of timing between the
+first and the last counted contact makes, whichever is larger. The overall cadence counts steps
+over the elapsed time between those two contacts (the definition the hand marks use), and each
+may sit anywhere in its frame: over a 5 s clip less its 1 s of unconfirmable edges that is
+1.4 steps/min at 30 fps, 0.7 at 60 fps and under 0.5 above.
 """
 
 from __future__ import annotations
@@ -123,8 +126,9 @@ def _check_contacts(p: RunnerParams) -> None:
         extra = got_s[near > tol_s + half_span]
         assert extra.size == 0, f"extra {side} contacts {extra}; {_describe(p)}"
     cad = float(d["metrics"]["cadence_spm"]["value"])
-    assert abs(cad - p.cadence_spm) <= CADENCE_TOL_SPM, (
-        f"cadence {cad:.2f} vs {p.cadence_spm:.2f}; {_describe(p)}")
+    tol_spm = max(CADENCE_TOL_SPM, p.cadence_spm * (1.0 / p.fps) / (p.duration_s - 1.0))
+    assert abs(cad - p.cadence_spm) <= tol_spm, (
+        f"cadence {cad:.2f} vs {p.cadence_spm:.2f} (limit {tol_spm:.2f}); {_describe(p)}")
 
 
 @prop()
