@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -783,7 +784,5 @@ def _clean_json(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return round(obj, 4) if np.isfinite(obj) else None
+        return round(obj, 4) if math.isfinite(obj) else None
     return obj

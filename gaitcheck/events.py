@@ -22,10 +22,12 @@ import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 from scipy.ndimage import percentile_filter, uniform_filter1d
 from scipy.signal import find_peaks
 
+from .clean import nanmedian_last
 from .config import EventConfig
 from .geometry import flexion_deg, leg_length_series, nearest_sample
 from .landmarks import LEG, SIDES
@@ -376,9 +378,9 @@ def _belt_contacts(
     if stop_i.size == 0:
         return stop_i
     stride = float(np.median(np.diff(stop_i))) if stop_i.size > 1 else 0.7 / dt
-    idx = np.arange(n, dtype=float)
     out = stop_i.copy()
     span = _LANDING_MAX_S / dt
+    levels = _stance_levels(stop_i, foot_y, stride)
     for k, t in enumerate(stop_i):
         i0 = int(np.floor(t))
         end = int(t + _STANCE_SHARE * stride) + 1
@@ -387,24 +389,26 @@ def _belt_contacts(
             # still be in the air at the last frame, so no contact can be placed.
             out[k] = np.nan
             continue
-        stance = foot_y[i0:end]
-        if stance.shape[0] < 3 or not np.isfinite(stance).any():
+        level = levels[k]
+        if end - i0 < 3 or not np.isfinite(level).any():
             continue
+        # Only the search window is needed (computing the whole clip per contact made this
+        # quadratic in clip length).
+        lo, hi = i0, min(n, int(np.ceil(t + span)) + 2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            level = np.nanpercentile(stance, 75, axis=0)
-            height = np.nanmin(level[None, :] - foot_y, axis=1) / leg_px  # lower point, legs
-        t_level = _first_at_or_below(height, _BELT_LEVEL_TOL_LEG, t, t + span, idx)
+            height = np.nanmin(level[None, :] - foot_y[lo:hi], axis=1) / leg_px  # lower point
+        t_level = lo + _first_at_or_below(height, _BELT_LEVEL_TOL_LEG, t - lo, t + span - lo)
         # Standing ground (None): the level alone; the speed step at touchdown is too small
         # to time when the foot retracts at close to the body's speed.
         if on_ground_v is not None:
             # Midpoint between the foot's airborne velocity and the belt's, capped at the share.
             belt_v = on_ground_v / _BELT_SHARE
             at = max(t_level if np.isfinite(t_level) else t, t + 1.0)
-            v_at = float(np.interp(at, idx, v))
+            v_at = _interp_at(v, at)
             v_pre = float(np.clip(v_at, belt_v, 0.0)) if np.isfinite(v_at) else 0.0
             thr = max(0.5 * (v_pre + belt_v), on_ground_v)
-            t_belt = _first_at_or_below(v, thr, t, t + span, idx)
+            t_belt = _first_at_or_below(v, thr, t, t + span)
         else:
             t_belt = float("nan")
         found = [x for x in (t_level, t_belt) if np.isfinite(x)]
@@ -413,20 +417,75 @@ def _belt_contacts(
     return out
 
 
-def _first_at_or_below(signal: Array, level: float, start: float, stop: float,
-                       idx: Array) -> float:
+def _stance_levels(stop_i: Array, foot_y: Array, stride: float) -> Array:
+    """Stance level of heel and toe after each stop: the 75th percentile of image y over
+    ``_STANCE_SHARE`` of a stride from the stop's frame.
+
+    Parameters
+    ----------
+    stop_i : ndarray, shape (k,)
+        Sub-frame indices of the stops.
+    foot_y : ndarray, shape (n_frames, 2)
+    stride : float
+        Median stride in frames.
+
+    Returns
+    -------
+    ndarray, shape (k, 2)
+        NaN where the window runs past the clip or holds no finite sample of that point.
+    """
+    n = foot_y.shape[0]
+    out = np.full((stop_i.size, 2), np.nan)
+    if stop_i.size == 0:
+        return out
+    i0 = np.floor(stop_i).astype(np.int64)
+    end = (stop_i + _STANCE_SHARE * stride).astype(np.int64) + 1
+    ok = (end <= n) & (end - i0 >= 1)
+    # Windows of the same length are stacked and reduced at once (lengths differ by a frame).
+    for length in np.unique((end - i0)[ok]):
+        sel = np.flatnonzero(ok & (end - i0 == length))
+        win = foot_y[i0[sel, None] + np.arange(length)[None, :]]  # (m, length, 2)
+        finite = np.isfinite(win).all(axis=(1, 2))
+        if finite.any():
+            out[sel[finite]] = np.percentile(win[finite], 75, axis=1)
+        for j in np.flatnonzero(~finite):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[sel[j]] = np.nanpercentile(win[j], 75, axis=0)
+    return out
+
+
+def _interp_at(signal: Array, x: float) -> float:
+    """``np.interp(x, arange(n), signal)`` for one point, without converting the whole array
+    (which made a per-contact call cost as much as the clip is long)."""
+    n = signal.size
+    if n == 0:
+        return float("nan")
+    if x <= 0:
+        return float(signal[0])
+    if x >= n - 1:
+        return float(signal[-1])
+    i = int(x)
+    a = float(signal[i])
+    if x == i:
+        return a
+    return a + (float(signal[i + 1]) - a) * (x - i)
+
+
+def _first_at_or_below(signal: Array, level: float, start: float, stop: float) -> float:
     """First sub-frame index in [start, stop] where ``signal`` is at or below ``level``.
 
     ``start`` itself when the signal is already there; NaN when it never gets there.
     """
-    if np.interp(start, idx, signal) <= level:
+    at_start = _interp_at(signal, start)
+    if at_start <= level:
         return start
     i = np.arange(int(np.floor(start)) + 1, min(signal.size, int(np.ceil(stop)) + 1))
     below = i[signal[i] <= level]
     if below.size == 0:
         return float("nan")
     j = int(below[0])
-    a = float(np.interp(start, idx, signal)) if j - 1 < start else float(signal[j - 1])
+    a = at_start if j - 1 < start else float(signal[j - 1])
     base = max(start, j - 1.0)
     b = float(signal[j])
     if not (np.isfinite(a) and np.isfinite(b)) or a == b:
@@ -495,10 +554,11 @@ def _rhythm_check(
 
 def _local_median(step: Array, half: int) -> Array:
     """Median of ``step`` over a sliding window of ``2 * half + 1`` steps; shape like ``step``."""
-    n = step.size
-    lo = np.clip(np.arange(n) - half, 0, None)
-    hi = np.clip(np.arange(n) + half + 1, None, n)
-    return np.array([np.median(step[a:b]) for a, b in zip(lo, hi, strict=True)])
+    if step.size == 0:
+        return step.astype(float)
+    # NaN beyond the ends: edge windows hold only the steps that exist, as a truncated window.
+    padded = np.concatenate([np.full(half, np.nan), step.astype(float), np.full(half, np.nan)])
+    return nanmedian_last(sliding_window_view(padded, 2 * half + 1))
 
 
 def _travel_direction(xy: Array, time_s: Array, facing: int) -> Array:
