@@ -30,10 +30,15 @@ def time_core() -> tuple[float, int, float]:
     series = generate(RunnerParams(view="side-left", fps=FPS, duration_s=DURATION_S,
                                    noise_px=1.5, seed=1)).series
     analyze_pose(series.slice(0, 600))  # warm-up: imports, first-call costs
+    # Timed without tracemalloc (which slows every allocation about twofold); best of two
+    # runs, since other jobs on a shared machine only ever add time.
+    elapsed = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        result = analyze_pose(series)
+        elapsed = min(elapsed, time.perf_counter() - t0)
     tracemalloc.start()
-    t0 = time.perf_counter()
-    result = analyze_pose(series)
-    elapsed = time.perf_counter() - t0
+    analyze_pose(series)
     peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     assert result.metrics["cadence_spm"]["n_steps"] > 1000
@@ -63,7 +68,8 @@ def main() -> int:
     video = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_VIDEO
     core_s, n, peak_mib = time_core()
     print(f"core: analyze_pose on {n} frames ({DURATION_S / 60:.0f} min at {FPS:.0f} fps): "
-          f"{core_s:.2f} s ({n / core_s:,.0f} frames/s), peak {peak_mib:.0f} MiB allocated")
+          f"{core_s:.2f} s ({n / core_s:,.0f} frames/s), peak {peak_mib:.0f} MiB allocated; "
+          f"issue 12 target <= 1 s: {core_s:.2f}x the target")
     if not video.is_file():
         print(f"pose: {video} not found; pass a video to compare with pose extraction")
         return 0
