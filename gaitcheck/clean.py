@@ -453,9 +453,10 @@ def hampel(
     # columns at a time (the windows are copied, which for all columns of a long clip at once
     # would take gigabytes).
     finite_col = np.isfinite(padded).all(axis=0)
-    if finite_col.any():
-        med[:, finite_col] = median_filter(padded[:, finite_col], size=(width, 1),
-                                           mode="nearest")[half_window : half_window + n]
+    for c in np.flatnonzero(finite_col):
+        # One column at a time: scipy's 1-D rank filter is ~4x faster than its 2-D one.
+        med[:, c] = median_filter(padded[:, c], size=width, mode="nearest")[
+            half_window : half_window + n]
     gappy = np.flatnonzero(~finite_col)
     step = 8
     with np.errstate(all="ignore"):
@@ -502,15 +503,23 @@ def fill_gaps(xy: Array, max_gap: int) -> tuple[Array, int]:
     """
     n = xy.shape[0]
     flat = xy.reshape(n, -1).copy()
-    filled_all = interpolate_nans(flat)
-    gap_len = nan_run_lengths(flat)
-    idx = np.arange(n)[:, None]
-    finite = np.isfinite(flat)
-    # Only interior gaps: a finite sample must exist before and after.
-    has_before = np.maximum.accumulate(np.where(finite, idx, -1), axis=0) >= 0
-    has_after = np.flip(np.maximum.accumulate(np.flip(np.where(finite, 1, 0), 0), axis=0), 0) > 0
-    fill = ~finite & (gap_len <= max_gap) & has_before & has_after
-    flat[fill] = filled_all[fill]
+    fill = np.zeros(flat.shape, dtype=bool)
+    # Only columns with a gap need the bookkeeping.
+    gappy = np.flatnonzero(~np.isfinite(flat).all(axis=0))
+    if gappy.size:
+        sub = flat[:, gappy]
+        filled_all = interpolate_nans(sub)
+        gap_len = nan_run_lengths(sub)
+        idx = np.arange(n)[:, None]
+        finite = np.isfinite(sub)
+        # Only interior gaps: a finite sample must exist before and after.
+        has_before = np.maximum.accumulate(np.where(finite, idx, -1), axis=0) >= 0
+        has_after = np.flip(np.maximum.accumulate(np.flip(np.where(finite, 1, 0), 0), axis=0),
+                            0) > 0
+        fill_sub = ~finite & (gap_len <= max_gap) & has_before & has_after
+        sub[fill_sub] = filled_all[fill_sub]
+        flat[:, gappy] = sub
+        fill[:, gappy] = fill_sub
     n_filled = int(fill.reshape(xy.shape[0], -1, xy.shape[-1]).any(-1).sum()) if xy.ndim == 3 \
         else int(fill.sum())
     return flat.reshape(xy.shape), n_filled

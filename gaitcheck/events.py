@@ -661,23 +661,33 @@ def _knee_extension_peaks(flex: Array, ic_i: Array) -> Array:
     # A missed contact doubles a stride; cap it so the window stays within one stance.
     stride = np.minimum(np.append(strides, np.median(strides)), 1.25 * np.median(strides))
     n = flex.size
-    for k, (a, st) in enumerate(zip(ic_i, stride, strict=True)):
-        a0 = int(np.ceil(a))
-        mid_hi = int(a + 0.35 * st) + 1
-        hi = int(a + 0.6 * st) + 1
-        if hi >= n:
-            continue  # the window runs past the clip: the true toe-off may lie beyond it
-        seg = flex[a0:mid_hi]
-        if seg.size == 0 or not np.isfinite(seg).any() or hi - a0 < 3:
-            continue
-        lo = a0 + int(np.nanargmax(seg))
-        win = flex[lo:hi]
-        if win.size < 2 or not np.isfinite(win).any():
-            continue
-        j = lo + int(np.nanargmin(win))
-        # A minimum on the window's edge or beside missing data is not a measured peak.
-        if lo < j < hi - 1 and np.isfinite(flex[j - 1 : j + 2]).all():
-            to_i[k] = _parabolic(-flex, np.array([j]))[0]
+    a0 = np.ceil(ic_i).astype(np.int64)
+    mid_hi = (ic_i + 0.35 * stride).astype(np.int64) + 1
+    hi = (ic_i + 0.6 * stride).astype(np.int64) + 1
+    # The window must end inside the clip (the true toe-off may lie beyond it) and hold 3 frames.
+    ok = (hi < n) & (hi - a0 >= 3) & (mid_hi > a0)
+    if not ok.any():
+        return to_i
+    k = np.flatnonzero(ok)
+    # Windows as index grids padded with -inf / +inf (all contacts at once): the flexion peak
+    # of midstance in [a0, mid_hi), then the extension peak in [that peak, hi).
+    width = int((hi[k] - a0[k]).max())
+    grid = a0[k, None] + np.arange(width)[None, :]
+    vals = flex[np.minimum(grid, n - 1)]
+    in_mid = grid < mid_hi[k, None]
+    mid_vals = np.where(in_mid & np.isfinite(vals), vals, -np.inf)
+    has_mid = np.isfinite(mid_vals).any(axis=1)
+    lo = a0[k] + np.argmax(mid_vals, axis=1)
+    in_win = (grid >= lo[:, None]) & (grid < hi[k, None])
+    win_vals = np.where(in_win & np.isfinite(vals), vals, np.inf)
+    has_win = np.isfinite(win_vals).any(axis=1) & (hi[k] - lo >= 2)
+    j = a0[k] + np.argmin(win_vals, axis=1)
+    # A minimum on the window's edge or beside missing data is not a measured peak.
+    jc = np.clip(j, 1, n - 2)
+    beside = np.isfinite(flex[jc - 1]) & np.isfinite(flex[jc]) & np.isfinite(flex[jc + 1])
+    good = has_mid & has_win & (lo < j) & (j < hi[k] - 1) & beside
+    if good.any():
+        to_i[k[good]] = _parabolic(-flex, j[good])
     return to_i
 
 
