@@ -453,9 +453,9 @@ def hampel(
     # columns at a time (the windows are copied, which for all columns of a long clip at once
     # would take gigabytes).
     finite_col = np.isfinite(padded).all(axis=0)
-    for c in np.flatnonzero(finite_col):
+    for col in np.flatnonzero(finite_col):
         # One column at a time: scipy's 1-D rank filter is ~4x faster than its 2-D one.
-        med[:, c] = median_filter(padded[:, c], size=width, mode="nearest")[
+        med[:, col] = median_filter(padded[:, col], size=width, mode="nearest")[
             half_window : half_window + n]
     gappy = np.flatnonzero(~finite_col)
     step = 8
@@ -470,9 +470,9 @@ def hampel(
         bad = np.zeros(flat.shape, dtype=bool)
         block = 1 << 17  # candidates per pass: bounded memory whatever the floor
         for b in range(0, cand_r.size, block):
-            r, c = cand_r[b : b + block], cand_c[b : b + block]
-            mad = 1.4826 * nanmedian_last(np.abs(win[r, c] - med[r, c][:, None]))
-            bad[r, c] = dev[r, c] > n_sigma * np.maximum(mad, floor)
+            r, k = cand_r[b : b + block], cand_c[b : b + block]
+            mad = 1.4826 * nanmedian_last(np.abs(win[r, k] - med[r, k][:, None]))
+            bad[r, k] = dev[r, k] > n_sigma * np.maximum(mad, floor)
     bad &= np.isfinite(flat)
     out = flat.copy()
     out[bad] = np.nan
