@@ -679,7 +679,9 @@ class WebVideoWriter(VideoWriter):
     """A :class:`VideoWriter` whose files start playing in any browser without a full download.
 
     H.264 is encoded with the main profile (which every browser and phone decodes) and the
-    ``veryfast`` preset, and the MP4 index (``moov`` atom) is moved to the front of the file;
+    ``superfast`` preset (1.6x the frames per second of ``veryfast`` on the shared clip at
+    720x1280, for files 1.7x larger: about 2 Mbit/s), and the MP4 index (``moov`` atom) is
+    moved to the front of the file;
     VP9 (``.webm``) uses libvpx's realtime mode with row multithreading. Both encoders run on
     as many threads as FFmpeg chooses for the machine. Parameters as for :class:`VideoWriter`,
     plus ``preset`` (an x264 preset name) and ``comment`` (stored in the container's
@@ -688,7 +690,7 @@ class WebVideoWriter(VideoWriter):
 
     def __init__(
         self, path: str | Path, width: int, height: int, fps: float, *, crf: int = 23,
-        preset: str = "veryfast", comment: str | None = None,
+        preset: str = "superfast", comment: str | None = None,
     ) -> None:
         super().__init__(path, width, height, fps, crf=crf)
         if comment:
