@@ -11,6 +11,7 @@ only this module reaches for the video and pose rooms, and only inside the funct
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -255,7 +256,7 @@ def write_outputs(
     """
     from .assessment import headline
     from .findings import RunnerContext, evaluate
-    from .report import write_report
+    from .report import write_figures, write_report
 
     cfg = config or Config()
     out = Path(out_dir)
@@ -275,20 +276,25 @@ def write_outputs(
     if video_path is not None and series is not None and cfg.report.plots:
         key_frames = _key_frames(full.data, series, video_path)
     overlay = None
-    if video_path is not None and series is not None and cfg.report.overlay:
-        from .overlay import write_overlay
+    # The plots are drawn on a second thread while the overlay renders: its decoding and
+    # encoding run in FFmpeg without Python's lock, so the two overlap on a second core.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitcheck-plots") as pool:
+        figures = pool.submit(write_figures, full.data, out, key_frames=key_frames,
+                              rules_path=cfg.report.rules, plots=cfg.report.plots)
+        if video_path is not None and series is not None and cfg.report.overlay:
+            from .overlay import write_overlay
 
-        # Before the report, which shows the overlay as a <video> with this poster. The
-        # overlay already in the folder the set replaces is kept when nothing drawn changed.
-        written["overlay"] = write_overlay(video_path, series, full.data, out / "overlay.mp4",
-                                           progress=progress,
-                                           poster_path=out / "overlay_poster.jpg",
-                                           reuse=reuse_overlay)
-        overlay = written["overlay"]
-        if (out / "overlay_poster.jpg").is_file():
-            written["overlay_poster"] = out / "overlay_poster.jpg"
+            # Before the report, which shows the overlay as a <video> with this poster. The
+            # overlay already in the folder the set replaces is kept when nothing drawn changed.
+            written["overlay"] = write_overlay(
+                video_path, series, full.data, out / "overlay.mp4", progress=progress,
+                poster_path=out / "overlay_poster.jpg", reuse=reuse_overlay)
+            overlay = written["overlay"]
+            if (out / "overlay_poster.jpg").is_file():
+                written["overlay_poster"] = out / "overlay_poster.jpg"
+        done = figures.result()
     written.update(write_report(full.data, out, findings=findings, context=context,
-                                key_frames=key_frames, plots=cfg.report.plots, overlay=overlay))
+                                overlay=overlay, figures=done))
     return written
 
 

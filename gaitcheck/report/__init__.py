@@ -6,6 +6,7 @@ Entry point: :func:`write_report`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,12 @@ from .markdown import render_markdown
 
 __all__ = [
     "SECTION_IDS",
+    "Figures",
     "key_frame_steps",
     "make_key_frames",
     "render_html",
     "render_markdown",
+    "write_figures",
     "write_report",
 ]
 
@@ -122,51 +125,30 @@ def make_key_frames(
     return out
 
 
-def write_report(
+@dataclass(frozen=True)
+class Figures:
+    """The report's plot PNGs, written: paths by key and (kind, path, caption) per image."""
+
+    paths: dict[str, Path]
+    images: list[tuple[str, Path, str]]
+
+
+def write_figures(
     analysis: dict[str, Any],
     out_dir: str | Path,
     *,
-    findings: list[dict[str, Any]] | None = None,
-    context: RunnerContext | None = None,
     key_frames: Sequence[KeyFrame] | None = None,
     rules_path: str | Path | None = None,
     plots: bool = True,
-    overlay: str | Path | None = None,
-) -> dict[str, Path]:
-    """Write ``report.html``, ``report.md`` and the plot PNGs into ``out_dir``.
+) -> Figures:
+    """Write the report's plot PNGs into ``out_dir/plots/`` (nothing when ``plots`` is False).
 
-    Parameters
-    ----------
-    analysis : dict
-        ``analysis.json`` content (docs/analysis-format.md).
-    out_dir : str or Path
-        Created when missing. PNGs go to ``out_dir/plots/``.
-    findings : list of dict, optional
-        Ranked findings; computed with :func:`gaitcheck.findings.evaluate` when omitted. The
-        ``analysis`` dict is not modified (the caller stores findings in analysis.json).
-    context : RunnerContext, optional
-        Runner's answers (red flags, pain, height, pace, mileage change).
-    key_frames : sequence of KeyFrame, optional
-        Contact frames for the overstride strip (see :func:`make_key_frames`).
-    rules_path : str or Path, optional
-        Coach's rules table, used only when ``findings`` is omitted.
-    plots : bool
-        False skips all figures (faster; the report says no plots were made).
-    overlay : str or Path, optional
-        The annotated video written into ``out_dir`` (``overlay.mp4``): report.html shows it as
-        a ``<video>`` linked by its file name, with ``overlay_poster.jpg`` beside it (when
-        present) embedded as the poster.
-
-    Returns
-    -------
-    dict of str to Path
-        ``html``, ``md`` and one ``plot_<name>`` entry per PNG. Every file is written
-        atomically (``.part`` then rename).
+    Separate from :func:`write_report` so that a caller can draw them while something else
+    runs (``api.write_outputs`` draws them while the overlay video encodes). Parameters as
+    for :func:`write_report`.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if findings is None:
-        findings = evaluate(analysis, context, rules_path)
     paths: dict[str, Path] = {}
     images: list[tuple[str, Path, str]] = []
     if plots:
@@ -235,6 +217,63 @@ def write_report(
                     "midpoint, the red arrow shows how far the heel lands ahead of it.",
                 )
             )
+    return Figures(paths, images)
+
+
+def write_report(
+    analysis: dict[str, Any],
+    out_dir: str | Path,
+    *,
+    findings: list[dict[str, Any]] | None = None,
+    context: RunnerContext | None = None,
+    key_frames: Sequence[KeyFrame] | None = None,
+    rules_path: str | Path | None = None,
+    plots: bool = True,
+    overlay: str | Path | None = None,
+    figures: Figures | None = None,
+) -> dict[str, Path]:
+    """Write ``report.html``, ``report.md`` and the plot PNGs into ``out_dir``.
+
+    Parameters
+    ----------
+    analysis : dict
+        ``analysis.json`` content (docs/analysis-format.md).
+    out_dir : str or Path
+        Created when missing. PNGs go to ``out_dir/plots/``.
+    findings : list of dict, optional
+        Ranked findings; computed with :func:`gaitcheck.findings.evaluate` when omitted. The
+        ``analysis`` dict is not modified (the caller stores findings in analysis.json).
+    context : RunnerContext, optional
+        Runner's answers (red flags, pain, height, pace, mileage change).
+    key_frames : sequence of KeyFrame, optional
+        Contact frames for the overstride strip (see :func:`make_key_frames`).
+    rules_path : str or Path, optional
+        Coach's rules table, used only when ``findings`` is omitted.
+    plots : bool
+        False skips all figures (faster; the report says no plots were made).
+    overlay : str or Path, optional
+        The annotated video written into ``out_dir`` (``overlay.mp4``): report.html shows it as
+        a ``<video>`` linked by its file name, with ``overlay_poster.jpg`` beside it (when
+        present) embedded as the poster.
+    figures : Figures, optional
+        Plots already written by :func:`write_figures` (then ``key_frames`` and ``plots`` are
+        not used again).
+
+    Returns
+    -------
+    dict of str to Path
+        ``html``, ``md`` and one ``plot_<name>`` entry per PNG. Every file is written
+        atomically (``.part`` then rename).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if findings is None:
+        findings = evaluate(analysis, context, rules_path)
+    if figures is None:
+        figures = write_figures(analysis, out, key_frames=key_frames, rules_path=rules_path,
+                                plots=plots)
+    paths = dict(figures.paths)
+    images = list(figures.images)
     video = None
     if overlay is not None:
         poster = Path(overlay).with_name("overlay_poster.jpg")
