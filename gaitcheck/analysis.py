@@ -90,10 +90,29 @@ class Analysis:
         The JSON-serialisable analysis (see ``docs/analysis-format.md``).
     cleaned_xy_px : ndarray, shape (n_frames, 33, 2), optional
         The cleaned landmarks the metrics were measured on (for drawing; not serialised).
+    frame_index : ndarray of int, shape (n_frames,), optional
+        Decode index of each row of ``cleaned_xy_px``: the analysis drops frames that repeat
+        the previous picture, so its rows can be fewer than the series'.
     """
 
     data: dict[str, Any]
     cleaned_xy_px: Array | None = field(default=None, repr=False, compare=False)
+    frame_index: NDArray[np.int64] | None = field(default=None, repr=False, compare=False)
+
+    def drawn_series(self, series: PoseSeries) -> PoseSeries:
+        """``series`` restricted to the analysed frames, with the cleaned landmarks.
+
+        What the overlay and the key frames draw: the swap-repaired, filtered landmarks the
+        metrics were measured on, one row per analysed frame.
+        """
+        if self.cleaned_xy_px is None:
+            return series
+        if self.frame_index is not None and series.frame_index is not None and (
+                self.frame_index.shape != series.frame_index.shape
+                or not np.array_equal(self.frame_index, series.frame_index)):
+            rows = np.flatnonzero(np.isin(series.frame_index, self.frame_index))
+            series = _take(series, rows)
+        return series.with_arrays(xy_px=self.cleaned_xy_px)
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -391,7 +410,7 @@ def analyze_pose(
             cycle_curves(xy, time_s, events, vres.label, vres.facing, cfg.events), near),
     }
     data["assessment"] = assess(data, found)
-    return Analysis(_clean_json(data), cleaned_xy_px=xy)
+    return Analysis(_clean_json(data), cleaned_xy_px=xy, frame_index=series.frame_index)
 
 
 def _steps_per_side(

@@ -153,7 +153,8 @@ def analyze_video_to_dir(
         written.update(write_outputs(analysis, oset.staging, cfg, series=series,
                                      video_path=path, progress=bars,
                                      reuse_overlay=out / "overlay.mp4"))
-        full = Analysis(_read_json(written["analysis"]), analysis.cleaned_xy_px)
+        full = Analysis(_read_json(written["analysis"]), analysis.cleaned_xy_px,
+                        analysis.frame_index)
     return full, {k: oset.final(v) for k, v in written.items()}
 
 
@@ -266,12 +267,12 @@ def write_outputs(
     if "assessment" in data:
         # The headline can name what stood out only once the findings exist.
         data["assessment"] = {**data["assessment"], "headline": headline(data, findings)}
-    full = Analysis(data, analysis.cleaned_xy_px)
+    full = Analysis(data, analysis.cleaned_xy_px, analysis.frame_index)
     written = dict(full.write(out))
 
-    if series is not None and analysis.cleaned_xy_px is not None:
-        # Draw what was measured: swap-repaired, filtered landmarks.
-        series = series.with_arrays(xy_px=analysis.cleaned_xy_px)
+    if series is not None:
+        # Draw what was measured: swap-repaired, filtered landmarks of the analysed frames.
+        series = analysis.drawn_series(series)
     key_frames = None
     if video_path is not None and series is not None and cfg.report.plots:
         key_frames = _key_frames(full.data, series, video_path)

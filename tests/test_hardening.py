@@ -805,3 +805,24 @@ def test_fuzz_perturbed_real_series(tmp_path_factory: pytest.TempPathFactory) ->
             pass
 
     check()
+
+
+def test_outputs_of_a_series_with_a_repeated_frame(tmp_path: Path) -> None:
+    """A phone clip whose second frame repeats the first (seen on a 60 fps conversion): the
+    analysis drops the repeat, and drawing still pairs every cleaned row with its frame."""
+    from gaitcheck.analysis import analyze_pose
+    from gaitcheck.api import write_outputs
+    from gaitcheck.synthetic import RunnerParams, generate
+
+    series = generate(RunnerParams(view="side-left", fps=60.0, duration_s=6.0, seed=4)).series
+    xy = series.xy_px.copy()
+    xy[1] = xy[0]  # the repeated picture gives the same landmarks
+    series = series.with_arrays(xy_px=xy, meta={**series.meta, "repeated_frames": [1]})
+    analysis = analyze_pose(series)
+    assert analysis.cleaned_xy_px is not None and analysis.frame_index is not None
+    assert analysis.cleaned_xy_px.shape[0] == series.n_frames - 1
+    drawn = analysis.drawn_series(series)
+    assert drawn.n_frames == series.n_frames - 1
+    assert 1 not in drawn.frame_index.tolist()
+    written = write_outputs(analysis, tmp_path / "out", series=series)
+    assert written["analysis"].is_file() and written["html"].is_file()
