@@ -740,8 +740,16 @@ def detect_frontal_events(
     approach_n = frames_in(FRONTAL_APPROACH_S, dt)
     for side in SIDES:
         _, _, _, heel, toe = LEG[side]
-        height_heel = ground - xy[:, heel, 1]
-        height_toe = ground - xy[:, toe, 1]
+        # This foot's own ground: in a rear or front view the two feet stand at different
+        # depths (step width, camera height), so one foot's loaded sole can sit a few pixels
+        # above the other's. Its lowest point's running 80th percentile (as for the common
+        # line) over the same window; never below the common line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # frames without this foot
+            own = _ground_line(np.nanmax(xy[:, [heel, toe], 1], axis=1), win)
+        g_side = np.fmin(own, ground)
+        height_heel = g_side - xy[:, heel, 1]
+        height_toe = g_side - xy[:, toe, 1]
         on = np.nan_to_num(height_heel - tol, nan=np.inf) < 0
         starts = _crossings_down(np.nan_to_num(height_heel - tol, nan=1e9), 0.0)
         ends = _crossings_up(np.nan_to_num(height_toe - tol, nan=1e9), 0.0)
