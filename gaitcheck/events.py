@@ -53,6 +53,11 @@ _AIRBORNE_DESCENT_LEG_S = 0.15
 # its level band, at least a frame after the stop), capped at this share: a foot hanging still
 # in the air gets 0.5, where 0.7 came 10-18 ms late on the synthetic runner at 60-120 fps.
 _BELT_SHARE = 0.7
+# The airborne speed is read this long before the sole reaches its level band: the zero-phase
+# event low-pass (20 Hz) lets the touchdown's velocity step show from ~15 ms before it (its step
+# response passes 5 % at -12.5 to -16.7 ms at 60-240 fps), and a fast landing reaches the band
+# only 4-9 ms before touchdown. (Shared series: identical scores for 0-15 ms.)
+_STEP_SHOWS_S = 0.015
 # Belt level: the hand-marking protocol counts a sole "a few px" above its loaded stance line as
 # on the belt (0.8-1.0 % of leg length is inside it), and real pose scatters at stance by
 # 1.0-1.3 % of leg length (robust SD, near foot, shared series): 1.5 % (~1.3 cm) is the finest
@@ -404,7 +409,7 @@ def _belt_contacts(
         if on_ground_v is not None:
             # Midpoint between the foot's airborne velocity and the belt's, capped at the share.
             belt_v = on_ground_v / _BELT_SHARE
-            at = max(t_level if np.isfinite(t_level) else t, t + 1.0)
+            at = max((t_level if np.isfinite(t_level) else t) - _STEP_SHOWS_S / dt, t + 1.0)
             v_at = _interp_at(v, at)
             v_pre = float(np.clip(v_at, belt_v, 0.0)) if np.isfinite(v_at) else 0.0
             thr = max(0.5 * (v_pre + belt_v), on_ground_v)

@@ -709,6 +709,13 @@ class _Model:
                    f"The {side} leg cannot stay on the ground through stance (too fast for the "
                    "leg length, contact time and vertical oscillation); lower speed_mps or "
                    "duty_factor, or raise vertical_oscillation_pct_leg.")
+            # The swing path is followed only as far as the leg reaches (the knee cannot
+            # over-extend); a clamp of more than SWING_REACH_TOL_M bends the last approach to
+            # the ground that the contact properties time against (the level band is 13 mm).
+            _check(float(leg["swing_excess"].max()) < SWING_REACH_TOL_M * self.b.k,
+                   f"The {side} swing leg cannot reach its landing path (the foot would stop "
+                   "too far ahead for the leg length); lower heel_retraction_share or "
+                   "heel_reversal_lead_ms, or raise knee_flexion_ic_deg.")
             swing = np.logical_not(leg["stance"])
             low = np.minimum(leg["heel"][swing, 1], leg["toe"][swing, 1])
             _check(float(low.min()) > -1e-3 * self.b.k,
@@ -1074,6 +1081,8 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 # scatters by 1.0-1.3 % of leg length (robust SD, near foot of every shared series), so no level
 # test on real pose can split a landing finer than this band.
 LEVEL_BAND_LEG = 0.015
+# Largest distance (m, for a 1.75 m runner) by which the swing leg may fall short of its path.
+SWING_REACH_TOL_M = 0.005
 # Identity swaps are placed at least this far apart (see generate).
 SWAP_MIN_GAP_S = 0.3
 
