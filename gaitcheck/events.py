@@ -49,9 +49,10 @@ _AIRBORNE_DESCENT_LEG_S = 0.15
 # Retracting feet move back at 0.3-0.6 of belt speed before touchdown and at belt speed after:
 # the filtered step between the two crosses its midpoint (~0.7 of belt speed) at touchdown.
 # (Shared series: all stay within their scores for 0.6-0.8; the mean offset moves ~+-10 ms.)
-# The threshold is that midpoint for the foot's own airborne speed (read where the sole reaches
-# its level band, at least a frame after the stop), capped at this share: a foot hanging still
-# in the air gets 0.5, where 0.7 came 10-18 ms late on the synthetic runner at 60-120 fps.
+# The threshold is that midpoint for the foot's own airborne speed (read _STEP_SHOWS_S before
+# the sole reaches its level band, at least a frame after the stop), capped at this share: a
+# foot hanging still in the air gets 0.5, where 0.7 came 10-18 ms late on the synthetic runner
+# at 60-120 fps.
 _BELT_SHARE = 0.7
 # The airborne speed is read this long before the sole reaches its level band: the zero-phase
 # event low-pass (20 Hz) lets the touchdown's velocity step show from ~15 ms before it (its step
@@ -352,8 +353,8 @@ def _belt_contacts(
     velocity ``v`` has fallen past the midpoint between the foot's airborne velocity and the
     belt's, no further than ``on_ground_v`` (``_BELT_SHARE`` of the belt's velocity: the
     filtered step from the retraction speed to the belt speed crosses its midpoint at the
-    step; overground no speed test), and the
-    lower of heel and toe within ``_BELT_LEVEL_TOL_LEG`` leg lengths of that foot's stance level
+    step; overground no speed test), and the lower of heel and toe within
+    ``_BELT_LEVEL_TOL_LEG`` leg lengths of that foot's stance level
     (the 75th percentile of its image y over the stance that follows: the loaded sole, robust to
     heel-off late in stance). Searched up to ``_LANDING_MAX_S`` after the stop; where neither is
     found the stop is kept.

@@ -710,9 +710,13 @@ class _Model:
                    "leg length, contact time and vertical oscillation); lower speed_mps or "
                    "duty_factor, or raise vertical_oscillation_pct_leg.")
             # The swing path is followed only as far as the leg reaches (the knee cannot
-            # over-extend); a clamp of more than SWING_REACH_TOL_M bends the last approach to
-            # the ground that the contact properties time against (the level band is 13 mm).
-            _check(float(leg["swing_excess"].max()) < SWING_REACH_TOL_M * self.b.k,
+            # over-extend); in the last approach, from the heel's forward extreme to touchdown,
+            # a clamp of more than SWING_REACH_TOL_M bends the landing that the contact
+            # properties time against (the level band is 13 mm). Earlier in swing a clamp only
+            # shortens the swing arc.
+            approach = grid * self.T > self.T - self.p.heel_reversal_lead_ms / 1000.0
+            reach = float(np.max(leg["swing_excess"][approach], initial=0.0))
+            _check(reach < SWING_REACH_TOL_M * self.b.k,
                    f"The {side} swing leg cannot reach its landing path (the foot would stop "
                    "too far ahead for the leg length); lower heel_retraction_share or "
                    "heel_reversal_lead_ms, or raise knee_flexion_ic_deg.")
