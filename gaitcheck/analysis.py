@@ -469,8 +469,10 @@ def _real_timing(series: PoseSeries) -> tuple[PoseSeries, list[dict[str, str]], 
         notes.append(f"The file says it was filmed at {series.fps:g} fps and plays at "
                      f"{file_fps:g} fps (slow motion); all times are real seconds.")
     # Only frames with a person matter: an empty, unchanged picture repeats nothing useful.
-    repeats = _repeats(series) & series.has_pose
-    n_real = int((series.has_pose & ~repeats).sum())
+    has_pose = series.has_pose  # (computed from the whole landmark array: once)
+    repeated = _repeats(series)
+    repeats = repeated & has_pose
+    n_real = int((has_pose & ~repeats).sum())
     if n_real < 10:
         raise AnalysisError(
             f"No running movement found in {_name(series)}: the picture hardly changes "
@@ -478,11 +480,11 @@ def _real_timing(series: PoseSeries) -> tuple[PoseSeries, list[dict[str, str]], 
             "itself."
         )
     if repeats.any():
-        share = float(repeats.sum() / series.has_pose.sum())
-        if motion.is_regular_pattern(_repeats(series)):
+        share = float(repeats.sum() / has_pose.sum())
+        if motion.is_regular_pattern(repeated):
             # Frame-rate conversion: the real frames were evenly spaced in time; keep only them.
-            fps_real = motion.real_fps(_repeats(series), series.fps)
-            kept = np.flatnonzero(~_repeats(series))
+            fps_real = motion.real_fps(repeated, series.fps)
+            kept = np.flatnonzero(~repeated)
             t = series.time_s[kept[0]] + np.arange(kept.size) / fps_real
             series = _take(series, kept).with_arrays(time_s=t, fps=fps_real)
             how = (f"times come from the {kept.size} real frames, about {fps_real:.1f} real "
@@ -678,8 +680,9 @@ def _quality(
     if series.fps < 60:
         notes.append(f"Filmed at {series.fps:.0f} fps: 60 fps or more sharpens the timing of "
                      "foot strikes; ground contact time needs 120 fps or more.")
-    if series.pose_share < 0.9:
-        notes.append(f"A person was found in {series.pose_share:.0%} of frames; keep the whole "
+    pose_share = series.pose_share
+    if pose_share < 0.9:
+        notes.append(f"A person was found in {pose_share:.0%} of frames; keep the whole "
                      "body in frame for the whole clip.")
     low = [s for s, v in leg_vis.items() if v < 0.5]
     if low and not vres.label.startswith("side"):
