@@ -107,9 +107,8 @@ class Analysis:
         """
         if self.cleaned_xy_px is None:
             return series
-        if self.frame_index is not None and series.frame_index is not None and (
-                self.frame_index.shape != series.frame_index.shape
-                or not np.array_equal(self.frame_index, series.frame_index)):
+        if (self.frame_index is not None and series.frame_index is not None
+                and not np.array_equal(self.frame_index, series.frame_index)):
             rows = np.flatnonzero(np.isin(series.frame_index, self.frame_index))
             series = _take(series, rows)
         return series.with_arrays(xy_px=self.cleaned_xy_px)

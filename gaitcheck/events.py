@@ -725,8 +725,9 @@ def detect_frontal_events(
     sharp = xy if xy_sharp is None else xy_sharp
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        feet_y = xy[:, [29, 30, 31, 32], 1]
-        lowest = np.nanmax(feet_y, axis=1)
+        # Lowest image point (largest y) of each foot, then of both.
+        foot_low = {s: np.nanmax(xy[:, list(LEG[s][3:]), 1], axis=1) for s in SIDES}
+        lowest = np.fmax(foot_low["left"], foot_low["right"])
         # About one stride: long enough to always hold a stance, short enough to follow the
         # ground line when the runner moves toward or away from the camera.
         win = frames_in(0.8, dt, 3) | 1
@@ -750,10 +751,7 @@ def detect_frontal_events(
         # depths (step width, camera height), so one foot's loaded sole can sit a few pixels
         # above the other's. Its lowest point's running 80th percentile (as for the common
         # line) over the same window; never below the common line.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # frames without this foot
-            own = _ground_line(np.nanmax(xy[:, [heel, toe], 1], axis=1), win)
-        g_side = np.fmin(own, ground)
+        g_side = np.fmin(_ground_line(foot_low[side], win), ground)
         height_heel = g_side - xy[:, heel, 1]
         height_toe = g_side - xy[:, toe, 1]
         on = np.nan_to_num(height_heel - tol, nan=np.inf) < 0
