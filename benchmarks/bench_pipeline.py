@@ -11,7 +11,10 @@ each timed with a wall clock:
 1. MediaPipe inference alone, one stream: the first ``--infer-frames`` full-size frames are
    decoded into memory first, then only ``detect_for_video`` is timed (the reference, 1.00).
 2. The naive peer loop: ``cv2.VideoCapture.read`` -> RGB -> ``detect_for_video``, whole clip.
-3. ``gaitcheck pose CLIP --no-cache`` in-process (probe, hashing, decode, model, npz/csv).
+3. ``gaitcheck pose CLIP --no-cache`` in-process (probe, hashing, decode, model, npz/csv), as
+   a user runs it: its fixed tracking segments side by side on all cores
+   (``gaitcheck.segments``); then the same with ``--pose-workers 1`` (one segment at a time,
+   identical landmarks) for comparison.
 4. ``gaitcheck analyze CLIP --no-cache`` in-process (everything, overlay and plots included).
 5. Peak RSS of ``gaitcheck analyze --no-cache`` in a fresh process on a ``--short-s`` and a
    ``--long-s`` clip (the test clip looped), read from the child's own ``wait4`` rusage.
@@ -153,8 +156,6 @@ def main() -> int:
     ap.add_argument("--long-s", type=float, default=180.0)
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS runs")
     ap.add_argument("--memory-only", action="store_true", help="only the peak-RSS runs")
-    ap.add_argument("--workers", type=int, default=2,
-                    help="processes for the extra 'pose --workers N' row (time chunks)")
     args = ap.parse_args()
     if not args.video.is_file():
         print(f"bench_pipeline: {args.video} not found", file=sys.stderr)
@@ -185,12 +186,10 @@ def main() -> int:
         naive, _n_naive = naive_loop_fps(clip)
         row("naive peer loop (cv2 read -> RGB -> detect)", naive)
         pose_s = cli_seconds(["pose", str(clip), "-o", str(tmp / "pose"), "--no-cache", "-q"])
-        row("gaitcheck pose --no-cache", n / pose_s)
-        if args.workers > 1:
-            chunk_s = cli_seconds(["pose", str(clip), "-o", str(tmp / "pose_chunks"),
-                                   "--no-cache", "-q", "--pose-workers", str(args.workers)])
-            row(f"gaitcheck pose --no-cache --pose-workers {args.workers} (time chunks)",
-                n / chunk_s)
+        row("gaitcheck pose --no-cache (segments on all cores, the default)", n / pose_s)
+        one_s = cli_seconds(["pose", str(clip), "-o", str(tmp / "pose_one"), "--no-cache", "-q",
+                             "--pose-workers", "1"])
+        row("gaitcheck pose --no-cache --pose-workers 1 (one segment at a time)", n / one_s)
         analyze_s = cli_seconds(["analyze", str(clip), "-o", str(tmp / "analyze"),
                                  "--no-cache", "-q"])
         row("gaitcheck analyze --no-cache (everything, overlay included)", n / analyze_s)

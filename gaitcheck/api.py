@@ -15,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .analysis import Analysis, analyze_pose
 from .config import Config
 from .errors import ConfigError, VideoError
 from .outputs import check_out_dir, output_set
 from .series import PoseSeries
 
 if TYPE_CHECKING:
+    from .analysis import Analysis
     from .video import VideoInfo
 
 
@@ -146,6 +146,8 @@ def analyze_video_to_dir(
     series = load_or_extract(path, cfg, out, progress=bars, cache=cfg.pose.use_cache,
                              save=False)
     stage("analysis")
+    from .analysis import Analysis, analyze_pose
+
     analysis = analyze_pose(series, cfg)
     stage("report")
     with output_set(out, "analyze") as oset:
@@ -222,6 +224,8 @@ def analyze_video(
 
     cfg = config or Config()
     series = load_or_extract(path, cfg, out_dir, progress=progress, cache=cfg.pose.use_cache)
+    from .analysis import analyze_pose
+
     return analyze_pose(series, cfg), series
 
 
@@ -255,6 +259,7 @@ def write_outputs(
     -------
     dict of str -> Path
     """
+    from .analysis import Analysis
     from .assessment import headline
     from .findings import RunnerContext, evaluate
     from .report import write_figures, write_report
@@ -289,7 +294,8 @@ def write_outputs(
             # overlay already in the folder the set replaces is kept when nothing drawn changed.
             written["overlay"] = write_overlay(
                 video_path, series, full.data, out / "overlay.mp4", progress=progress,
-                poster_path=out / "overlay_poster.jpg", reuse=reuse_overlay)
+                poster_path=out / "overlay_poster.jpg", reuse=reuse_overlay,
+                max_side_px=cfg.report.overlay_max_side_px)
             overlay = written["overlay"]
             if (out / "overlay_poster.jpg").is_file():
                 written["overlay_poster"] = out / "overlay_poster.jpg"

@@ -49,8 +49,9 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
 
 def add_pose_workers_option(p: argparse.ArgumentParser) -> None:
     """``--pose-workers`` for single-video commands (batch fills the cores with its jobs)."""
-    p.add_argument("--pose-workers", type=int, metavar="N", help="processes for the pose "
-                   "model, each on a time chunk of the video (default 1; at most the cores)")
+    p.add_argument("--pose-workers", type=int, metavar="N", help="video segments tracked "
+                   "at once by the pose model (default: one per core; the result is the same "
+                   "for any N)")
 
 
 def config_from_args(args: argparse.Namespace, **sections: dict[str, Any]) -> Config:

@@ -82,9 +82,10 @@ class PoseConfig:
     min_legs_share: Share = 0.5  # below this share of pose frames with a leg in view: error
     min_leg_visibility: Share = 0.5  # a landmark counts as seen at this visibility
     use_cache: bool = True
-    # Processes for one video's pose (time chunks, see gaitcheck.chunked); capped by the cores.
-    # 1 keeps the single-stream result; batch runs keep 1 (their jobs already fill the cores).
-    workers: Annotated[Int, Field(ge=1, le=256)] = 1
+    # Pose segments tracked at once (see gaitcheck.segments); None: all cores. Capped by the
+    # cores, and 1 inside a batch or web job (its siblings fill the cores). Results are the
+    # same for any value.
+    workers: Annotated[Int, Field(ge=1, le=256)] | None = None
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -126,6 +127,11 @@ class ReportConfig:
     """Report and visuals settings."""
 
     overlay: bool = True
+    # The overlay video's long side at most (smaller sources keep their size): 960 px fills a
+    # report or phone screen (the report shows it at most 80 % of the window's height) and
+    # costs 1.8x fewer pixels to decode, draw and encode than 1280 px (issue 12); 1280 or
+    # more for a sharper picture on high-density screens.
+    overlay_max_side_px: Annotated[Int, Field(ge=240, le=4096)] = 960
     plots: bool = True
     rules: Annotated[str, Field(min_length=1)] | None = None  # a coach's own rules table
     height_cm: Positive | None = None  # plausible range checked by findings.RunnerContext

@@ -74,10 +74,10 @@ def _tint(rgb: RGB, share: float = 0.45) -> RGB:
 
 TEXT_RGB: dict[str, RGB] = {side: _tint(rgb) for side, rgb in SIDE_RGB.items()}
 
-# Sources whose long side is longer are downscaled for the overlay: the size the pose model is
-# fed (``pose.max_side_px``), which a browser shows sharp at report width, and 2.25x fewer
-# pixels to draw and encode than a 1080x1920 phone clip.
-MAX_SIDE_PX = 1280
+# Sources whose long side is longer are downscaled for the overlay (the default of
+# ``report.overlay_max_side_px``, where its basis is): 4x fewer pixels to draw and encode than a
+# 1080x1920 phone clip.
+MAX_SIDE_PX = 960
 CADENCE_STEPS = 6  # running cadence over this many most recent steps
 # Step rates (steps/min) a person can keep up, by activity; outside them the panel shows "--"
 # (a cadence of 277 while walking is a counting error, not a measurement).

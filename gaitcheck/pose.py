@@ -16,8 +16,10 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,18 +39,31 @@ from .models import ModelFile, cache_root, file_sha256, resolve_model
 from .orientation import upright_turn_deg
 from .prefetch import prefetch
 from .progress import progress_bar
+from .segments import (
+    Segment,
+    Track,
+    effective_workers,
+    join,
+    plan_segments,
+    sample_times,
+)
 from .series import PoseSeries, empty_arrays
 from .video import (
+    PTS_EPS_S,
+    PacketTimes,
     VideoInfo,
     iter_frames,
     next_timestamp_ms,
+    packet_times,
     probe,
     repair_monotonic,
     turned_size,
 )
 
 # Bump when the extraction changes in a way that alters saved series.
-POSE_CACHE_VERSION = 2  # 2: series carry repeated frames, people seen, capture-rate source
+# 2: series carry repeated frames, people seen, capture-rate source; 3: tracked in fixed
+# segments (gaitcheck.segments).
+POSE_CACHE_VERSION = 3
 # Settings that change the landmarks (model and video are keyed by their hashes).
 KEY_SETTINGS = (
     "capture_fps", "start_s", "end_s", "max_side_px", "min_pose_detection_confidence",
@@ -93,11 +108,6 @@ def cache_key(video_sha256: str, model_sha256: str, cfg: PoseConfig, turn_deg: i
     }
     if turn_deg:
         payload["turn_deg"] = int(turn_deg)
-    if cfg.workers > 1:
-        # Chunked runs match a sequential one within tolerance, not bit for bit: own entry.
-        from .chunked import effective_workers
-
-        payload["chunks"] = effective_workers(cfg.workers)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -205,15 +215,150 @@ def _people_in(result: Any, tracked_xy: Any, size: tuple[int, int]) -> tuple[int
     return len(poses), nearest == largest
 
 
+def _track_segment(
+    video_path: Path, info: VideoInfo, model: ModelFile, cfg: PoseConfig, seg: Segment, *,
+    turn_deg: int, packets: PacketTimes | None, sample_at_s: np.ndarray, bar: Any,
+    stop: threading.Event,
+) -> Track:
+    """Track one segment with its own VIDEO-mode landmarker (see :mod:`gaitcheck.segments`).
+
+    Also notes which kept frames repeat the picture before them (the lead-in's last frame
+    counts as "before"), and keeps the frames picked for counting people.
+    """
+    import mediapipe as mp
+
+    w_px, h_px = turned_size(info.frame_size, turn_deg)
+    keep_s = seg.keep_s if seg.keep_s is not None else -np.inf
+    xy_rows: list[np.ndarray] = []
+    world_rows: list[np.ndarray] = []
+    vis_rows: list[np.ndarray] = []
+    pres_rows: list[np.ndarray] = []
+    found: list[bool] = []
+    indices: list[int] = []
+    times: list[float] = []
+    repeated: list[int] = []
+    samples: list[tuple[np.ndarray, np.ndarray | None]] = []
+    pending = [float(t) for t in sample_at_s
+               if t >= keep_s and (seg.end_s is None or t < seg.end_s)]
+    last_ms: int | None = None
+    prev_sig: Any = None
+    with create_landmarker(model.path, cfg) as landmarker:
+        # Decoding runs ahead in a thread (bounded queue), overlapping the model.
+        frames = prefetch(iter_frames(video_path, start_s=seg.lead_s, end_s=seg.end_s,
+                                      max_side_px=cfg.max_side_px, info=info,
+                                      turn_deg=turn_deg, packets=packets))
+        for frame in frames:
+            if stop.is_set():
+                break
+            kept = frame.time_s >= keep_s - PTS_EPS_S
+            # A coarse grey picture is enough to tell a repeated frame from a new one.
+            sig = frame.rgb[::8, ::8].mean(axis=2)
+            if kept and prev_sig is not None and \
+                    int((np.abs(sig - prev_sig) > REPEAT_GREY).sum()) <= REPEAT_MAX_CHANGED:
+                repeated.append(frame.index)
+            prev_sig = sig
+            last_ms = next_timestamp_ms(frame.time_s, last_ms)
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
+            result = landmarker.detect_for_video(image, last_ms)
+            if not kept:
+                continue
+            pose = bool(result.pose_landmarks)
+            if pose:
+                pts = result.pose_landmarks[0]
+                # Normalised coordinates of the (possibly downscaled) image -> pixels of
+                # the full-size upright frame.
+                xy_rows.append(np.array([(p.x * w_px, p.y * h_px) for p in pts]))
+                world_rows.append(np.array([(p.x, p.y, p.z)
+                                            for p in result.pose_world_landmarks[0]]))
+                vis_rows.append(np.array([p.visibility or 0.0 for p in pts]))
+                pres_rows.append(np.array([p.presence or 0.0 for p in pts]))
+            found.append(pose)
+            if pending and frame.time_s >= pending[0] - PTS_EPS_S:
+                while pending and frame.time_s >= pending[0] - PTS_EPS_S:
+                    pending.pop(0)
+                samples.append((frame.rgb, xy_rows[-1] if pose else None))
+            indices.append(frame.index)
+            times.append(frame.time_s)
+            bar.update(1)
+    n = len(found)
+    arrays = empty_arrays(n)
+    has = np.asarray(found, dtype=bool)
+    if has.any():
+        arrays["xy_px"][has] = np.stack(xy_rows)
+        arrays["world_m"][has] = np.stack(world_rows)
+        arrays["visibility"][has] = np.clip(np.stack(vis_rows), 0, 1)
+        arrays["presence"][has] = np.clip(np.stack(pres_rows), 0, 1)
+    arrays["visibility"][~has] = 0.0
+    arrays["presence"][~has] = 0.0
+    return Track(xy_px=arrays["xy_px"], world_m=arrays["world_m"],
+                 visibility=arrays["visibility"], presence=arrays["presence"],
+                 frame_index=np.asarray(indices, dtype=np.int64),
+                 time_s=np.asarray(times, dtype=np.float64), repeated=repeated,
+                 samples=samples)
+
+
+def _track_all(
+    video_path: Path, info: VideoInfo, model: ModelFile, cfg: PoseConfig, *, progress: bool,
+    turn_deg: int, total: int, err: IO[str],
+) -> tuple[Track, int, int]:
+    """All segments tracked (side by side up to the core budget) and joined, in order.
+
+    Returns the joined track, the number of segments and how many ran at once.
+    """
+    packets = None if info.truncated else packet_times(video_path)
+    # A cut-off file's real end, or a file without usable packet times, is only handled by
+    # decoding it through from the start: one segment.
+    segments = plan_segments(cfg.start_s, cfg.end_s, info.duration_s,
+                             whole=packets is None)
+    workers = effective_workers(cfg.workers, len(segments))
+    at_s = sample_times(cfg.start_s, cfg.end_s, info.duration_s, PEOPLE_SAMPLES)
+    stop = threading.Event()
+    bar = progress_bar(total, enabled=progress, desc=Path(video_path).name, file=err)
+    with bar:
+        def one(seg: Segment) -> Track:
+            return _track_segment(video_path, info, model, cfg, seg, turn_deg=turn_deg,
+                                  packets=packets, sample_at_s=at_s, bar=bar, stop=stop)
+
+        if workers == 1:
+            tracks = [one(seg) for seg in segments]
+        else:
+            pool = ThreadPoolExecutor(workers, thread_name_prefix="gaitcheck-segment")
+            try:
+                tracks = list(pool.map(one, segments))
+            except BaseException:
+                stop.set()  # Ctrl-C or a failed segment: the others stop at their next frame
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    return join(tracks), len(segments), workers
+
+
+def _count_people(model: ModelFile, cfg: PoseConfig, track: Track,
+                  size: tuple[int, int]) -> tuple[int, bool]:
+    """Most people seen in the sample frames, and whether the runner was always the largest."""
+    if not track.samples:
+        return 0, True
+    import mediapipe as mp
+
+    people: list[tuple[int, bool]] = []
+    with create_people_detector(model.path, cfg) as detector:
+        for rgb, tracked in track.samples:
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+            people.append(_people_in(detector.detect(image), tracked, size))
+    return max(n for n, _ in people), all(ok for _, ok in people)
+
+
 def run_landmarker(
     video_path: Path, info: VideoInfo, model: ModelFile, cfg: PoseConfig, *, progress: bool,
     turn_deg: int = 0,
 ) -> PoseSeries:
     """Run the model on every frame in the trimmed range; frames without a pose stay NaN.
 
-    Also notes, from the decoded pictures, which frames repeat the previous one
-    (``meta["repeated_frames"]``, decode indices), and on :data:`PEOPLE_SAMPLES` sample frames
-    how many people are in view (``meta["people_max"]``).
+    The range is tracked in fixed segments (:mod:`gaitcheck.segments`), up to
+    ``cfg.workers`` at once, with the same result for any number. Also notes, from the
+    decoded pictures, which frames repeat the previous one (``meta["repeated_frames"]``,
+    decode indices), and on :data:`PEOPLE_SAMPLES` sample frames how many people are in view
+    (``meta["people_max"]``).
 
     Parameters
     ----------
@@ -227,72 +372,21 @@ def run_landmarker(
         Coordinates in pixels of the full-size upright (and turned) frame; ``time_s`` in real
         seconds.
     """
-    if cfg.workers > 1:
-        from .chunked import run_chunked
-
-        chunked = run_chunked(video_path, info, model, cfg, cfg.workers, turn_deg)
-        if chunked is not None:
-            return chunked
-    import mediapipe as mp
-
     w_px, h_px = turned_size(info.frame_size, turn_deg)
-    rows: list[tuple[Any, Any, Any, Any]] = []
-    indices: list[int] = []
-    times: list[float] = []
     fps_file = info.nominal_fps
     total = info.n_frames
     if cfg.start_s is not None or cfg.end_s is not None:
         start = cfg.start_s or 0.0
         end = min(cfg.end_s, info.duration_s) if cfg.end_s is not None else info.duration_s
         total = max(0, round((end - start) * fps_file))
-    last_ms: int | None = None
-    nan_row = (np.full((lm.N_LANDMARKS, 2), np.nan), np.full((lm.N_LANDMARKS, 3), np.nan),
-               np.zeros(lm.N_LANDMARKS), np.zeros(lm.N_LANDMARKS))
-    repeated: list[int] = []
-    prev_sig: Any = None
-    people: list[tuple[int, bool]] = []
-    sample_every = max(1, total // PEOPLE_SAMPLES)
     with quiet_native_stderr() as err:
-        bar = progress_bar(total, enabled=progress, desc=Path(video_path).name, file=err)
-        with bar, create_landmarker(model.path, cfg) as landmarker, \
-                create_people_detector(model.path, cfg) as people_detector:
-            # Decoding runs ahead in a thread (bounded queue), overlapping the model.
-            frames = prefetch(iter_frames(video_path, start_s=cfg.start_s, end_s=cfg.end_s,
-                                          max_side_px=cfg.max_side_px, info=info,
-                                          turn_deg=turn_deg))
-            for k, frame in enumerate(frames):
-                # A coarse grey picture is enough to tell a repeated frame from a new one.
-                sig = frame.rgb[::8, ::8].mean(axis=2)
-                if prev_sig is not None and \
-                        int((np.abs(sig - prev_sig) > REPEAT_GREY).sum()) <= REPEAT_MAX_CHANGED:
-                    repeated.append(frame.index)
-                prev_sig = sig
-                last_ms = next_timestamp_ms(frame.time_s, last_ms)
-                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
-                result = landmarker.detect_for_video(image, last_ms)
-                if k % sample_every == sample_every // 2:
-                    tracked = (np.array([(p.x * w_px, p.y * h_px)
-                                         for p in result.pose_landmarks[0]])
-                               if result.pose_landmarks else None)
-                    people.append(_people_in(people_detector.detect(image), tracked,
-                                             (w_px, h_px)))
-                if result.pose_landmarks:
-                    pts = result.pose_landmarks[0]
-                    world = result.pose_world_landmarks[0]
-                    # Normalised coordinates of the (possibly downscaled) image -> pixels of
-                    # the full-size upright frame.
-                    xy = np.array([(p.x * w_px, p.y * h_px) for p in pts])
-                    xyz = np.array([(p.x, p.y, p.z) for p in world])
-                    vis = np.array([p.visibility or 0.0 for p in pts])
-                    pres = np.array([p.presence or 0.0 for p in pts])
-                    rows.append((xy, xyz, np.clip(vis, 0, 1), np.clip(pres, 0, 1)))
-                else:
-                    rows.append(nan_row)
-                indices.append(frame.index)
-                times.append(frame.time_s)
-                bar.update(1)
-
-    n = len(rows)
+        track, n_segments, _workers = _track_all(video_path, info, model, cfg,
+                                                progress=progress, turn_deg=turn_deg,
+                                                total=total, err=err)
+        people_max, tracked_largest = _count_people(model, cfg, track, (w_px, h_px))
+    indices = track.frame_index
+    times = track.time_s
+    n = indices.size
     if n == 0:
         if cfg.start_s is not None or cfg.end_s is not None:
             raise VideoError(
@@ -317,10 +411,6 @@ def run_landmarker(
                 f"{video_path} ends at {ends_at_s:.1f} s of {info.announced_s:.1f} s, too little "
                 "to analyse; it is incomplete, so copy or export it again."
             )
-    arrays = empty_arrays(n)
-    for i, (xy, xyz, vis, pres) in enumerate(rows):
-        arrays["xy_px"][i], arrays["world_m"][i] = xy, xyz
-        arrays["visibility"][i], arrays["presence"][i] = vis, pres
     raw = np.asarray(times, dtype=np.float64)
     # Duplicated/backward container times are nudged forward by 1 ms (see repair_monotonic).
     file_t = repair_monotonic(raw, 1e-3)
@@ -328,10 +418,10 @@ def run_landmarker(
     source = ("user" if cfg.capture_fps else "metadata" if info.capture_fps_tag else "file")
     slow = fps_file / capture_fps  # file seconds -> real seconds (slow-motion factor)
     return PoseSeries(
-        xy_px=arrays["xy_px"],
-        world_m=arrays["world_m"],
-        visibility=arrays["visibility"],
-        presence=arrays["presence"],
+        xy_px=track.xy_px,
+        world_m=track.world_m,
+        visibility=track.visibility,
+        presence=track.presence,
         time_s=file_t * slow,
         fps=capture_fps,
         frame_size=(w_px, h_px),
@@ -356,9 +446,10 @@ def run_landmarker(
             "truncated_video": truncated,
             "capture_fps_source": source,
             "turn_deg": int(turn_deg),
-            "repeated_frames": repeated,
-            "people_max": max((n for n, _ in people), default=0),
-            "people_tracked_largest": all(ok for _, ok in people),
+            "repeated_frames": track.repeated,
+            "people_max": people_max,
+            "people_tracked_largest": tracked_largest,
+            "segments": n_segments,
         },
     )
 

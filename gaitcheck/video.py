@@ -322,6 +322,49 @@ def _turn_upright(rgb: NDArray[np.uint8], rotation_deg: int) -> NDArray[np.uint8
     return np.rot90(rgb, k=k)
 
 
+# A frame time this close below a requested start still counts as at the start (float noise).
+PTS_EPS_S = 1e-6
+
+
+@dataclass(frozen=True)
+class PacketTimes:
+    """Presentation times of every video packet, ascending (read by :func:`packet_times`).
+
+    Attributes
+    ----------
+    pts : ndarray of int64, shape (n,)
+        In the stream's time base.
+    time_s : ndarray of float64, shape (n,)
+        File seconds from the stream's start (as :class:`Frame` ``time_s``).
+    """
+
+    pts: NDArray[np.int64]
+    time_s: NDArray[np.float64]
+
+
+def packet_times(path: str | Path) -> PacketTimes | None:
+    """Every packet's presentation time, from the container (no decoding).
+
+    Returns None when a packet has no timestamp or two share one: frame indices could then
+    not be told from timestamps after a seek, so callers decode from the start instead.
+    """
+    av = _quiet_av()
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            tb = float(stream.time_base) if stream.time_base else 0.0
+            t0 = int(stream.start_time or 0)
+            raw = [p.pts for p in container.demux(stream) if p.size > 0]
+    except (av.error.FFmpegError, OSError, ValueError, IndexError):
+        raise VideoError(f"{path} cannot be read as a video; export or copy it again.") from None
+    if not raw or any(v is None for v in raw) or not tb:
+        return None
+    pts = np.sort(np.asarray(raw, dtype=np.int64))
+    if np.any(np.diff(pts) <= 0):
+        return None
+    return PacketTimes(pts=pts, time_s=(pts - t0).astype(np.float64) * tb)
+
+
 def _decode(
     path: Path,
     info: VideoInfo,
@@ -331,6 +374,7 @@ def _decode(
     end_s: float | None = None,
     wanted: set[int] | None = None,
     last_index: int | None = None,
+    packets: PacketTimes | None = None,
 ) -> Iterator[Frame]:
     """Decode with PyAV: frame threading, and YUV -> RGB conversion done once at ``target``.
 
@@ -338,47 +382,89 @@ def _decode(
     ``[start_s, end_s)`` or not in ``wanted`` are decoded but never converted. Times are the
     presentation times relative to the stream's start, as OpenCV reports them. Decoding stops
     quietly at the first undecodable packet (a truncated or damaged file).
+
+    With ``packets`` (see :func:`packet_times`) and a ``start_s``, decoding starts at the
+    keyframe before ``start_s`` instead of the file's start, and each frame's index is its
+    rank among the packets' presentation times, the index a decode from the start gives an
+    intact file. When the seek lands past the first wanted frame, decoding starts over from
+    the file's start.
     """
     av = _quiet_av()
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError, ValueError):
-        raise VideoError(f"{path} cannot be decoded; re-export it as H.264 MP4.") from None
-    with container:
-        stream = container.streams.video[0]
-        # Frame threading: FFmpeg decodes several frames at once on its own threads, which
-        # release the GIL, so decoding overlaps the pose model running in another thread.
-        stream.thread_type = "AUTO"
-        tb = float(stream.time_base) if stream.time_base else 0.0
-        t0 = int(stream.start_time or 0)
-        upright = target or info.frame_size
-        size = _stored_target(info, upright)
-        index = -1
-        frames = container.decode(stream)
-        while True:
+    seek_first = None
+    if packets is not None and start_s is not None and packets.pts.size:
+        k = int(np.searchsorted(packets.time_s, start_s - PTS_EPS_S))
+        seek_first = int(packets.pts[k]) if k < packets.pts.size else None
+    for seek in ((True, False) if seek_first is not None else (False,)):
+        try:
+            container = av.open(str(path))
+        except (av.error.FFmpegError, OSError, ValueError):
+            raise VideoError(f"{path} cannot be decoded; re-export it as H.264 MP4.") from None
+        with container:
+            stream = container.streams.video[0]
+            if seek:
+                try:
+                    container.seek(seek_first, stream=stream, backward=True, any_frame=False)
+                except (av.error.FFmpegError, OSError):
+                    continue
+            frames = _decode_stream(container, stream, info, target, start_s=start_s,
+                                    end_s=end_s, wanted=wanted, last_index=last_index,
+                                    packets=packets if seek else None, must_start=seek_first
+                                    if seek else None)
             try:
-                frame = next(frames)
-            except StopIteration:
-                break
-            except (av.error.FFmpegError, OSError):
-                break  # damaged or cut-off data: keep what was decoded
+                yield from frames
+                return
+            except _SeekMissed:
+                continue
+
+
+class _SeekMissed(Exception):
+    """A seek landed after the first wanted frame (a container with a poor index)."""
+
+
+def _decode_stream(
+    container: Any, stream: Any, info: VideoInfo, target: tuple[int, int] | None, *,
+    start_s: float | None, end_s: float | None, wanted: set[int] | None,
+    last_index: int | None, packets: PacketTimes | None, must_start: int | None,
+) -> Iterator[Frame]:
+    """The frames of an opened (and possibly seeked) stream; see :func:`_decode`."""
+    av = _quiet_av()
+    # Frame threading: FFmpeg decodes several frames at once on its own threads, which
+    # release the GIL, so decoding overlaps the pose model running in another thread.
+    stream.thread_type = "AUTO"
+    tb = float(stream.time_base) if stream.time_base else 0.0
+    t0 = int(stream.start_time or 0)
+    size = _stored_target(info, target or info.frame_size)
+    index = -1
+    frames = container.decode(stream)
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            break
+        except (av.error.FFmpegError, OSError):
+            break  # damaged or cut-off data: keep what was decoded
+        pts = frame.pts if frame.pts is not None else frame.dts
+        if packets is not None and pts is not None:
+            if index < 0 and must_start is not None and pts > must_start:
+                raise _SeekMissed
+            index = int(np.searchsorted(packets.pts, pts))
+        else:
             index += 1
-            if last_index is not None and index > last_index:
-                break
-            pts = frame.pts if frame.pts is not None else frame.dts
-            time_s = (pts - t0) * tb if pts is not None else index / info.nominal_fps
-            if start_s is not None and time_s < start_s:
-                continue
-            if end_s is not None and time_s >= end_s:
-                break
-            if wanted is not None and index not in wanted:
-                continue
-            # One swscale pass: scale (area averaging when shrinking) and convert to RGB.
-            rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1],
-                                   interpolation="AREA")
-            # Rows may carry FFmpeg's alignment padding; MediaPipe needs packed rows.
-            rgb = np.ascontiguousarray(_turn_upright(rgb, info.rotation_deg))
-            yield Frame(index, float(time_s), rgb)
+        if last_index is not None and index > last_index:
+            break
+        time_s = (pts - t0) * tb if pts is not None else index / info.nominal_fps
+        if start_s is not None and time_s < start_s:
+            continue
+        if end_s is not None and time_s >= end_s:
+            break
+        if wanted is not None and index not in wanted:
+            continue
+        # One swscale pass: scale (area averaging when shrinking) and convert to RGB.
+        rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1],
+                               interpolation="AREA")
+        # Rows may carry FFmpeg's alignment padding; MediaPipe needs packed rows.
+        rgb = np.ascontiguousarray(_turn_upright(rgb, info.rotation_deg))
+        yield Frame(index, float(time_s), rgb)
 
 
 def iter_frames(
@@ -389,6 +475,7 @@ def iter_frames(
     max_side_px: int | None = None,
     info: VideoInfo | None = None,
     turn_deg: int = 0,
+    packets: PacketTimes | None = None,
 ) -> Iterator[Frame]:
     """Stream upright RGB frames with their container timestamps, one at a time.
 
@@ -410,6 +497,9 @@ def iter_frames(
     turn_deg : int
         Extra clockwise turn (0, 90, 180, 270) after the rotation tag, for a picture whose tag
         is missing or wrong (see ``gaitcheck.orientation``); ``max_side_px`` applies after it.
+    packets : PacketTimes, optional
+        The file's packet times (:func:`packet_times`): decoding then starts at the keyframe
+        before ``start_s`` instead of the file's start, with the same frames and indices.
 
     Yields
     ------
@@ -420,7 +510,8 @@ def iter_frames(
     info = info or probe(path)
     target = scaled_size(turned_size(info.frame_size, turn_deg), max_side_px)
     # Decoded at the size that the extra turn (if any) maps onto the target.
-    for f in _decode(path, info, turned_size(target, turn_deg), start_s=start_s, end_s=end_s):
+    for f in _decode(path, info, turned_size(target, turn_deg), start_s=start_s, end_s=end_s,
+                     packets=packets):
         yield f if not turn_deg else Frame(f.index, f.time_s, turn_image(f.rgb, turn_deg))
 
 

@@ -79,14 +79,20 @@ def test_side_clip_metrics_plausible(side_analysis: Analysis, truth: dict[str, A
     assert any("30 fps" in r for r in ct["confidence"]["reasons"])
     assert m["foot_strike"]["pattern"] == "rearfoot"  # all 34 hand marks are rearfoot
     # The confidence rule applied to what is known of this clip: 34 steps (7 advised), a clear
-    # side view, a ground tilt of about 6 deg (a reason only above 7): nothing lowers these.
+    # side view, nothing else lowers these but the ground tilt. That tilt (a reason only above
+    # 7 deg) reads 5.8-7.6 deg on this clip depending on where the pose tracker restarts
+    # (measured with tracking segments of 3.5-8 s and none, issue 12): it straddles the
+    # threshold, so either level is right, but the tilt must be the only reason.
     for key in ("overstride_pct_leg", "shank_angle_ic_deg", "knee_flexion_ic_deg"):
         assert m[key]["left"] is not None and m[key]["right"] is not None
-        assert m[key]["confidence"]["level"] == "high"
-        assert m[key]["confidence"]["reasons"] == []
+        conf = m[key]["confidence"]
+        tilted = [r for r in conf["reasons"] if r.startswith("ground line tilted")]
+        assert conf["reasons"] == tilted and len(tilted) <= 1
+        level = "medium" if tilted else "high"
+        assert conf["level"] == level
         # Per side: the far (right) leg, seen at visibility 0.71, is never "high"
         # (gaitcheck.confidence); the near leg keeps the metric's level.
-        assert m[key]["confidence"]["sides"] == {"left": "high", "right": "medium"}
+        assert conf["sides"] == {"left": level, "right": "medium"}
     # A heel-striking runner lands with the ankle ahead of the knee and a bent, not locked, knee.
     assert 0 < m["shank_angle_ic_deg"]["value"] < 25
     assert 0 <= m["knee_flexion_ic_deg"]["value"] < 40

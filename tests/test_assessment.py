@@ -508,21 +508,3 @@ def test_a_skeleton_jumping_between_people_is_noted(clean_run: Any) -> None:
     assert motion.identity_jumps(jumped.xy_px, jumped.time_s) == 1
     a = analyze_pose(jumped).to_dict()
     assert "multiple_people" in codes(a) and "high" not in levels(a)
-
-
-def test_chunk_stitching_keeps_repeats_and_people() -> None:
-    from gaitcheck.chunked import stitch
-    from gaitcheck.config import PoseConfig
-
-    s = generate(duration_s=2.0, fps=30.0).series  # 60 frames
-    a = s.slice(0, 30).with_arrays(meta={**s.meta, "repeated_frames": [5, 6],
-                                         "people_max": 1, "people_tracked_largest": True})
-    # The second chunk's lead-in (frames 28-29) is trimmed before stitching; a repeat noted
-    # there by the chunk itself must not survive unless the frame is kept.
-    b = s.slice(30, 60).with_arrays(meta={**s.meta, "repeated_frames": [29, 40],
-                                          "people_max": 2, "people_tracked_largest": False})
-    out = stitch([a, b], PoseConfig(), 2)
-    assert out.meta["repeated_frames"] == [5, 6, 29, 40]  # 29 is kept: it is in chunk one
-    assert out.meta["people_max"] == 2 and out.meta["people_tracked_largest"] is False
-    c = s.slice(30, 60).with_arrays(meta={**s.meta, "repeated_frames": [99]})
-    assert 99 not in stitch([a, c], PoseConfig(), 2).meta["repeated_frames"]
