@@ -278,15 +278,21 @@ def write_outputs(
     if series is not None:
         # Draw what was measured: swap-repaired, filtered landmarks of the analysed frames.
         series = analysis.drawn_series(series)
-    key_frames = None
-    if video_path is not None and series is not None and cfg.report.plots:
-        key_frames = _key_frames(full.data, series, video_path)
     overlay = None
-    # The plots are drawn on a second thread while the overlay renders: its decoding and
-    # encoding run in FFmpeg without Python's lock, so the two overlap on a second core.
+    drawn = series
+
+    def figures_job() -> Any:
+        key_frames = None
+        if video_path is not None and drawn is not None and cfg.report.plots:
+            key_frames = _key_frames(full.data, drawn, video_path)
+        return write_figures(full.data, out, key_frames=key_frames,
+                             rules_path=cfg.report.rules, plots=cfg.report.plots)
+
+    # The key frames and plots are made on a second thread while the overlay renders: its
+    # decoding and encoding run in FFmpeg without Python's lock, so the two overlap on a second
+    # core.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitcheck-plots") as pool:
-        figures = pool.submit(write_figures, full.data, out, key_frames=key_frames,
-                              rules_path=cfg.report.rules, plots=cfg.report.plots)
+        figures = pool.submit(figures_job)
         if video_path is not None and series is not None and cfg.report.overlay:
             from .overlay import write_overlay
 

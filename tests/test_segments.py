@@ -36,7 +36,7 @@ from gaitcheck.segments import (
     sample_times,
 )
 from gaitcheck.series import PoseSeries
-from gaitcheck.video import iter_frames, packet_times, probe
+from gaitcheck.video import iter_frames, packet_times, probe, read_frames
 
 
 # ---------------------------------------------------------------------------- planning
@@ -174,6 +174,13 @@ def test_seeking_gives_the_frames_of_a_decode_from_the_start(
     assert [f.index for f in got] == [f.index for f in ref]
     assert [f.time_s for f in got] == [f.time_s for f in ref]
     assert all(np.array_equal(a.rgb, b.rgb) for a, b in zip(got, ref, strict=True))
+
+
+def test_read_frames_seeks_to_each_frame(gop_clip: Path) -> None:
+    want = [89, 7, 0, 33, 7, 34]
+    every = {f.index: f.rgb for f in iter_frames(gop_clip)}
+    got = read_frames(gop_clip, want)
+    assert all(np.array_equal(g, every[i]) for g, i in zip(got, want, strict=True))
 
 
 # ---------------------------------------------------------------------------- results
