@@ -223,7 +223,8 @@ def _track_segment(
     """Track one segment with its own VIDEO-mode landmarker (see :mod:`gaitcheck.segments`).
 
     Also notes which kept frames repeat the picture before them (the lead-in's last frame
-    counts as "before"), and keeps the frames picked for counting people.
+    counts as "before"), and counts the people in the frames picked for that (an IMAGE-mode
+    landmarker, created only when the segment holds such a frame).
     """
     import mediapipe as mp
 
@@ -237,12 +238,14 @@ def _track_segment(
     indices: list[int] = []
     times: list[float] = []
     repeated: list[int] = []
-    samples: list[tuple[np.ndarray, np.ndarray | None]] = []
+    people: list[tuple[int, bool]] = []
     pending = [float(t) for t in sample_at_s
                if t >= keep_s and (seg.end_s is None or t < seg.end_s)]
     last_ms: int | None = None
     prev_sig: Any = None
-    with create_landmarker(model.path, cfg) as landmarker:
+    with contextlib.ExitStack() as stack:
+        landmarker = stack.enter_context(create_landmarker(model.path, cfg))
+        detector: Any = None
         # Decoding runs ahead in a thread (bounded queue), overlapping the model.
         frames = prefetch(iter_frames(video_path, start_s=seg.lead_s, end_s=seg.end_s,
                                       max_side_px=cfg.max_side_px, info=info,
@@ -276,7 +279,10 @@ def _track_segment(
             if pending and frame.time_s >= pending[0] - PTS_EPS_S:
                 while pending and frame.time_s >= pending[0] - PTS_EPS_S:
                     pending.pop(0)
-                samples.append((frame.rgb, xy_rows[-1] if pose else None))
+                if detector is None:
+                    detector = stack.enter_context(create_people_detector(model.path, cfg))
+                people.append(_people_in(detector.detect(image), xy_rows[-1] if pose else None,
+                                         (w_px, h_px)))
             indices.append(frame.index)
             times.append(frame.time_s)
             bar.update(1)
@@ -294,7 +300,7 @@ def _track_segment(
                  visibility=arrays["visibility"], presence=arrays["presence"],
                  frame_index=np.asarray(indices, dtype=np.int64),
                  time_s=np.asarray(times, dtype=np.float64), repeated=repeated,
-                 samples=samples)
+                 people=people)
 
 
 def _track_all(
@@ -333,21 +339,6 @@ def _track_all(
     return join(tracks), len(segments), workers
 
 
-def _count_people(model: ModelFile, cfg: PoseConfig, track: Track,
-                  size: tuple[int, int]) -> tuple[int, bool]:
-    """Most people seen in the sample frames, and whether the runner was always the largest."""
-    if not track.samples:
-        return 0, True
-    import mediapipe as mp
-
-    people: list[tuple[int, bool]] = []
-    with create_people_detector(model.path, cfg) as detector:
-        for rgb, tracked in track.samples:
-            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
-            people.append(_people_in(detector.detect(image), tracked, size))
-    return max(n for n, _ in people), all(ok for _, ok in people)
-
-
 def run_landmarker(
     video_path: Path, info: VideoInfo, model: ModelFile, cfg: PoseConfig, *, progress: bool,
     turn_deg: int = 0,
@@ -383,7 +374,6 @@ def run_landmarker(
         track, n_segments, _workers = _track_all(video_path, info, model, cfg,
                                                 progress=progress, turn_deg=turn_deg,
                                                 total=total, err=err)
-        people_max, tracked_largest = _count_people(model, cfg, track, (w_px, h_px))
     indices = track.frame_index
     times = track.time_s
     n = indices.size
@@ -447,8 +437,8 @@ def run_landmarker(
             "capture_fps_source": source,
             "turn_deg": int(turn_deg),
             "repeated_frames": track.repeated,
-            "people_max": people_max,
-            "people_tracked_largest": tracked_largest,
+            "people_max": max((n for n, _ in track.people), default=0),
+            "people_tracked_largest": all(ok for _, ok in track.people),
             "segments": n_segments,
         },
     )

@@ -130,8 +130,9 @@ class Track:
         File seconds, as decoded.
     repeated : list of int
         Decode indices of kept frames that repeat the picture before them.
-    samples : list of (ndarray, ndarray or None)
-        Frames picked for counting people (RGB image, tracked pixel pose or None).
+    people : list of (int, bool)
+        For each frame picked for counting people: how many were seen, and whether the
+        tracked runner was the largest of them.
     """
 
     xy_px: NDArray[np.float64]
@@ -141,8 +142,7 @@ class Track:
     frame_index: NDArray[np.int64]
     time_s: NDArray[np.float64]
     repeated: list[int] = field(default_factory=list)
-    samples: list[tuple[NDArray[np.uint8], NDArray[np.float64] | None]] = \
-        field(default_factory=list)
+    people: list[tuple[int, bool]] = field(default_factory=list)
 
 
 def join(tracks: list[Track]) -> Track:
@@ -164,7 +164,7 @@ def join(tracks: list[Track]) -> Track:
         frame_index=index,
         time_s=np.concatenate([t.time_s for t in tracks]),
         repeated=[f for t in tracks for f in t.repeated],
-        samples=[s for t in tracks for s in t.samples],
+        people=[p for t in tracks for p in t.people],
     )
 
 
