@@ -61,6 +61,16 @@ def pose_cache(_isolated_cache: Path) -> Path:
     return _isolated_cache
 
 
+def remuxed(src: Path, dst: Path, title: str) -> Path:
+    """``src`` copied stream for stream into a new MP4 with its own title: same frames, other
+    bytes (so another content hash)."""
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(src),
+                    "-c", "copy", "-metadata", f"title={title}", str(dst)], check=True)
+    return dst
+
+
 def upload(client: TestClient, video: Path | bytes, name: str = "run.mp4",
            **fields: str) -> Any:
     content = video.read_bytes() if isinstance(video, Path) else video
@@ -302,13 +312,17 @@ def test_restart_or_crash_mid_job_retries_once_then_fails(
     (tmp_path / "fast.toml").write_text(FAST_TOML)
     settings = WebSettings(data_dir=tmp_path / "data", workers=1,
                            config_path=tmp_path / "fast.toml")
+    # Copies of the side clip with other bytes (same frames): their pose is in no cache, so
+    # every attempt runs the pose model for seconds and a stop always finds the job running.
+    # With a cached pose a job can finish before the app's shutdown reaches it.
+    clip_a, clip_b = (remuxed(side_clip, tmp_path / f"{name}.mp4", name) for name in "ab")
 
     def start() -> TestClient:
         return TestClient(create_app(settings))
 
     # Job A: stopped while running, resumed by the next start, finishes.
     with start() as client:
-        a = upload(client, side_clip, athlete="Cleo").json()["session_id"]
+        a = upload(client, clip_a, athlete="Cleo").json()["session_id"]
         assert wait_job(client, a, ("running",))["attempts"] == 1
     with start() as client:
         status = wait_job(client, a, ("done", "failed"))
@@ -316,7 +330,7 @@ def test_restart_or_crash_mid_job_retries_once_then_fails(
         cadence = client.app.state.store.session(a).metrics["cadence_spm"]["value"]  # type: ignore
         assert abs(cadence - MEASURED_CADENCE_SPM) <= CADENCE_TOL_SPM
         # Job B: stopped while running twice: failed with the reason, nothing retried again.
-        b = upload(client, side_clip, athlete="Dan").json()["session_id"]
+        b = upload(client, clip_b, athlete="Dan").json()["session_id"]
         wait_job(client, b, ("running",))
     with start() as client:
         assert wait_job(client, b, ("running",))["attempts"] == 2
