@@ -873,21 +873,3 @@ def container_comment(path: str | Path) -> str | None:
     except (av.error.FFmpegError, OSError, ValueError):
         return None
     return str(value) if value is not None else None
-
-
-def keyframe_times(path: str | Path) -> NDArray[np.float64]:
-    """Presentation times (file seconds from the stream's start) of the keyframes, ascending.
-
-    Read from the packets' keyframe flags (no decoding): where decoding can start cleanly.
-    """
-    av = _quiet_av()
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            tb = float(stream.time_base) if stream.time_base else 0.0
-            t0 = int(stream.start_time or 0)
-            pts = [p.pts for p in container.demux(stream)
-                   if p.is_keyframe and p.pts is not None and p.size > 0]
-    except (av.error.FFmpegError, OSError, ValueError, IndexError):
-        raise VideoError(f"{path} cannot be read as a video; export or copy it again.") from None
-    return np.sort((np.asarray(pts, dtype=np.float64) - t0) * tb)
