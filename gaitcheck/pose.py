@@ -306,10 +306,10 @@ def _track_segment(
 def _track_all(
     video_path: Path, info: VideoInfo, model: ModelFile, cfg: PoseConfig, *, progress: bool,
     turn_deg: int, total: int, err: IO[str],
-) -> tuple[Track, int, int]:
+) -> tuple[Track, int]:
     """All segments tracked (side by side up to the core budget) and joined, in order.
 
-    Returns the joined track, the number of segments and how many ran at once.
+    Returns the joined track and the number of segments.
     """
     packets = None if info.truncated else packet_times(video_path)
     # A cut-off file's real end, or a file without usable packet times, is only handled by
@@ -336,7 +336,7 @@ def _track_all(
                 raise
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
-    return join(tracks), len(segments), workers
+    return join(tracks), len(segments)
 
 
 def run_landmarker(
@@ -371,9 +371,8 @@ def run_landmarker(
         end = min(cfg.end_s, info.duration_s) if cfg.end_s is not None else info.duration_s
         total = max(0, round((end - start) * fps_file))
     with quiet_native_stderr() as err:
-        track, n_segments, _workers = _track_all(video_path, info, model, cfg,
-                                                progress=progress, turn_deg=turn_deg,
-                                                total=total, err=err)
+        track, n_segments = _track_all(video_path, info, model, cfg, progress=progress,
+                                       turn_deg=turn_deg, total=total, err=err)
     indices = track.frame_index
     times = track.time_s
     n = indices.size
