@@ -279,12 +279,11 @@ def write_outputs(
         # Draw what was measured: swap-repaired, filtered landmarks of the analysed frames.
         series = analysis.drawn_series(series)
     overlay = None
-    drawn = series
 
     def figures_job() -> Any:
         key_frames = None
-        if video_path is not None and drawn is not None and cfg.report.plots:
-            key_frames = _key_frames(full.data, drawn, video_path)
+        if video_path is not None and series is not None and cfg.report.plots:
+            key_frames = _key_frames(full.data, series, video_path)
         return write_figures(full.data, out, key_frames=key_frames,
                              rules_path=cfg.report.rules, plots=cfg.report.plots)
 

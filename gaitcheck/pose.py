@@ -45,6 +45,7 @@ from .segments import (
     effective_workers,
     join,
     plan_segments,
+    range_s,
     sample_times,
 )
 from .series import PoseSeries, empty_arrays
@@ -294,8 +295,6 @@ def _track_segment(
         arrays["world_m"][has] = np.stack(world_rows)
         arrays["visibility"][has] = np.clip(np.stack(vis_rows), 0, 1)
         arrays["presence"][has] = np.clip(np.stack(pres_rows), 0, 1)
-    arrays["visibility"][~has] = 0.0
-    arrays["presence"][~has] = 0.0
     return Track(xy_px=arrays["xy_px"], world_m=arrays["world_m"],
                  visibility=arrays["visibility"], presence=arrays["presence"],
                  frame_index=np.asarray(indices, dtype=np.int64),
@@ -367,8 +366,7 @@ def run_landmarker(
     fps_file = info.nominal_fps
     total = info.n_frames
     if cfg.start_s is not None or cfg.end_s is not None:
-        start = cfg.start_s or 0.0
-        end = min(cfg.end_s, info.duration_s) if cfg.end_s is not None else info.duration_s
+        start, end = range_s(cfg.start_s, cfg.end_s, info.duration_s)
         total = max(0, round((end - start) * fps_file))
     with quiet_native_stderr() as err:
         track, n_segments = _track_all(video_path, info, model, cfg, progress=progress,

@@ -60,6 +60,14 @@ class Segment:
     end_s: float | None
 
 
+def range_s(start_s: float | None, end_s: float | None, duration_s: float
+            ) -> tuple[float, float]:
+    """The file-second range ``[start, end)`` asked for, the file's start and end filling in
+    what is not given (an end past the file's duration is cut to it)."""
+    start = start_s or 0.0
+    return start, (min(end_s, duration_s) if end_s is not None else duration_s)
+
+
 def plan_segments(start_s: float | None, end_s: float | None, duration_s: float, *,
                   whole: bool = False) -> list[Segment]:
     """The segments of ``[start_s, end_s)``: a grid of :data:`SEGMENT_S` from the start.
@@ -80,10 +88,9 @@ def plan_segments(start_s: float | None, end_s: float | None, duration_s: float,
         Consecutive, in order; the first starts at ``start_s`` and the last ends at
         ``end_s``, exactly as given.
     """
-    start = start_s or 0.0
-    end = min(end_s, duration_s) if end_s is not None else duration_s
+    start, end = range_s(start_s, end_s, duration_s)
     n = max(1, int((end - start) // SEGMENT_S))
-    if n and (end - start) - n * SEGMENT_S >= MIN_SEGMENT_S:
+    if (end - start) - n * SEGMENT_S >= MIN_SEGMENT_S:
         n += 1
     if whole or n == 1:
         return [Segment(start_s, None, end_s)]
@@ -175,6 +182,5 @@ def sample_times(start_s: float | None, end_s: float | None, duration_s: float,
     The frame counted for time ``t`` is the first kept frame at or after it, whichever
     segment holds it, so the choice does not depend on how the range is split.
     """
-    start = start_s or 0.0
-    end = min(end_s, duration_s) if end_s is not None else duration_s
+    start, end = range_s(start_s, end_s, duration_s)
     return start + (np.arange(n) + 0.5) * max(end - start, 0.0) / max(n, 1)
