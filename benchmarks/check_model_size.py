@@ -1,15 +1,18 @@
-"""Does bounding the model input to a 1280 px long side change landmarks or contacts? (issue 12)
+"""Does bounding the model input's long side change landmarks or contacts? (issue 12)
 
-Usage: ``python benchmarks/check_model_size.py CLIP_1080P60 [STRIKES_JSON]``
+Usage: ``python benchmarks/check_model_size.py CLIP_1080P60 [STRIKES_JSON] [--sizes 960 1280
+1920]``
 
-Runs the pose model on a 1080x1920 clip (make one as ``bench_pipeline.py`` does) with
-``max_side_px`` 1280 (the default) and 1920 (full size), prints the landmark differences, both
-analyses' metrics, and the initial-contact error of each against the hand-marked strikes of the
-shared side clip (the 1080p60 clip is that clip upscaled and interpolated, same times).
+Runs the pose model on a 1080x1920 clip (make one as ``bench_pipeline.py`` does) with each
+``max_side_px`` of ``--sizes`` (default 960, 1280 and 1920, the last full size), prints each
+size's landmark differences from full size, the analyses' metrics, and the initial-contact error
+of each against the hand-marked strikes of the shared side clip (the 1080p60 clip is that clip
+upscaled and interpolated, same times).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -25,18 +28,26 @@ STRIKES = REPO.parent / "shared" / "videos" / "side_treadmill_01.strikes.json"
 
 
 def main() -> int:
-    clip = Path(sys.argv[1])
-    strikes = Path(sys.argv[2]) if len(sys.argv) > 2 else STRIKES
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clip", type=Path)
+    parser.add_argument("strikes", type=Path, nargs="?", default=STRIKES)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[960, 1280, 1920])
+    args = parser.parse_args()
+    clip, strikes = args.clip, args.strikes
     gt = json.loads(strikes.read_text())
     marks = {s: np.array([m["frame"] / gt["fps"] for m in gt["strikes"] if m["side"] == s])
              for s in ("left", "right")}
     series = {side: extract_pose(clip, PoseConfig(max_side_px=side), progress=False, cache=False)
-              for side in (1280, 1920)}
-    a, b = series[1280], series[1920]
-    both = a.has_pose & b.has_pose
-    d = np.linalg.norm(a.xy_px[both] - b.xy_px[both], axis=-1)
-    print(f"landmark difference 1280 vs 1920 (px of the 1920 frame): median {np.median(d):.2f}, "
-          f"p95 {np.percentile(d, 95):.2f}")
+              for side in args.sizes}
+    full = max(args.sizes)
+    b = series[full]
+    for side, a in series.items():
+        if side == full:
+            continue
+        both = a.has_pose & b.has_pose
+        d = np.linalg.norm(a.xy_px[both] - b.xy_px[both], axis=-1)
+        print(f"landmark difference {side} vs {full} (px of the {full} frame): median "
+              f"{np.median(d):.2f}, p95 {np.percentile(d, 95):.2f}")
     for side, s in series.items():
         r = analyze_pose(s)
         errs = []

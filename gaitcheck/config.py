@@ -73,7 +73,9 @@ class PoseConfig:
     end_s: Annotated[float, Field(gt=0.0, le=MAX_TIME_S)] | None = None
     # Frames larger than this on their long side are downscaled before the model (its
     # landmark crop is 256 px, so 720x1280 keeps the runner well above it; a 1080p frame
-    # at full size only costs conversion time). 720x1280 clips are not scaled at all.
+    # at full size only costs conversion time). 720x1280 clips are not scaled at all; a
+    # whole-factor shrink is preferred when it keeps 3/4 of the bound (1080x1920 -> 540x960,
+    # basis in video.WHOLE_FACTOR_MIN_SHARE).
     max_side_px: Annotated[Int, Field(ge=64, le=16384)] = 1280
     min_pose_detection_confidence: Share = 0.5
     min_pose_presence_confidence: Share = 0.5

@@ -63,8 +63,8 @@ from .video import (
 
 # Bump when the extraction changes in a way that alters saved series.
 # 2: series carry repeated frames, people seen, capture-rate source; 3: tracked in fixed
-# segments (gaitcheck.segments).
-POSE_CACHE_VERSION = 3
+# segments (gaitcheck.segments); 4: whole-factor model frames (1080x1920 -> 540x960).
+POSE_CACHE_VERSION = 4
 # Settings that change the landmarks (model and video are keyed by their hashes).
 KEY_SETTINGS = (
     "capture_fps", "start_s", "end_s", "max_side_px", "min_pose_detection_confidence",

@@ -325,11 +325,35 @@ def fix_rotation(
     return image
 
 
+WHOLE_FACTOR_MIN_SHARE = 0.75
+"""A shrink by a whole factor is preferred when its long side keeps at least this share of the
+asked bound (:func:`scaled_size`). Its basis: on the 1080x1920 60 fps test clip the pose model
+fed 540x960 frames gave the same contacts as 720x1280 or full-size ones (median error to the
+hand marks 19.0, 20.0 and 19.1 ms; landmarks a median 3.3 px from full size's for both bounds,
+the tracker's own restart noise), while the box average of a whole factor costs 5.8 ms a frame
+against 9 ms for swscale's 720x1280 area pass (decoding included, CPU time; issue 12)."""
+
+
 def scaled_size(frame_size: tuple[int, int], max_side_px: int | None) -> tuple[int, int]:
-    """``(width_px, height_px)`` after shrinking so the long side is at most ``max_side_px``."""
+    """``(width_px, height_px)`` after shrinking so the long side is at most ``max_side_px``.
+
+    When both sides divide by the smallest whole factor that meets the bound and the long side
+    then keeps at least :data:`WHOLE_FACTOR_MIN_SHARE` of ``max_side_px``, that size is returned
+    (1080x1920 under 1280 gives 540x960, 3840x2160 under 1280 gives 1280x720): a whole factor is
+    a plain box average, several times cheaper than a general resample (``_to_rgb``). Otherwise
+    the frame is scaled to the bound exactly (1600x900 under 1280 gives 1280x720).
+
+    Examples
+    --------
+    >>> scaled_size((1080, 1920), 1280), scaled_size((1600, 900), 1280)
+    ((540, 960), (1280, 720))
+    """
     w, h = frame_size
     if not max_side_px or max(w, h) <= max_side_px:
         return (w, h)
+    k = -(-max(w, h) // max_side_px)  # the smallest whole factor meeting the bound
+    if w % k == 0 and h % k == 0 and max(w, h) // k >= WHOLE_FACTOR_MIN_SHARE * max_side_px:
+        return (w // k, h // k)
     scale = max_side_px / max(w, h)
     return (max(1, round(w * scale)), max(1, round(h * scale)))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _props import prop
 from conftest import needs_shared
 from hypothesis import given
 from hypothesis import strategies as st
@@ -72,6 +73,28 @@ def test_scaled_size() -> None:
     assert scaled_size((3840, 2160), 1920) == (1920, 1080)
     assert scaled_size((720, 1280), 1920) == (720, 1280)
     assert scaled_size((720, 1280), None) == (720, 1280)
+    # A whole factor when it keeps 3/4 of the bound (a box average), else the bound exactly.
+    assert scaled_size((1080, 1920), 1280) == (540, 960)
+    assert scaled_size((1920, 1080), 1280) == (960, 540)
+    assert scaled_size((2160, 3840), 1280) == (720, 1280)
+    assert scaled_size((1600, 900), 1280) == (1280, 720)  # 800 px would keep only 5/8
+    assert scaled_size((1081, 1920), 1280) == (721, 1280)  # 1081 px does not halve
+
+
+@prop()
+@given(st.integers(16, 8000), st.integers(16, 8000), st.integers(64, 4096))
+def test_scaled_size_bound(w: int, h: int, max_side: int) -> None:
+    sw, sh = scaled_size((w, h), max_side)
+    if max(w, h) <= max_side:
+        assert (sw, sh) == (w, h)
+        return
+    # Within the bound, and never below 3/4 of it (the whole-factor rule's floor).
+    assert 0.75 * max_side <= max(sw, sh) <= max_side
+    # The shape is kept: exactly for a whole factor, to the short side's rounding otherwise.
+    long_in, short_in = max(w, h), min(w, h)
+    long_out, short_out = max(sw, sh), min(sw, sh)
+    assert (sw >= sh) == (w >= h) or w == h or sw == sh
+    assert abs(short_out - short_in * long_out / long_in) <= 1.0
 
 
 # ---------------------------------------------------------------------------- writer
