@@ -379,15 +379,15 @@ class OverlayPainter:
         ndarray of uint8, shape (height, width, 3)
             The annotated frame (the input is not modified).
         """
-        rgb = np.array(frame_rgb, dtype=np.uint8, copy=True)
+        rgb = np.asarray(frame_rgb, dtype=np.uint8)
         if rgb.shape[1::-1] != self.size:
             raise ValueError(
                 f"Frame of size {rgb.shape[1::-1]} given, the painter was made for {self.size}."
             )
+        canvas = Image.fromarray(rgb)  # Pillow's copy: the input stays as it was
         x0, y0, x1, y1 = self._panel_box()
-        panel = rgb[y0:y1, x0:x1]
-        panel >>= 1  # darken the panel background in place (fast, keeps the picture visible)
-        canvas = Image.fromarray(rgb)
+        # Darken the panel background (fast, keeps the picture visible).
+        canvas.paste(Image.fromarray(rgb[y0:y1, x0:x1] >> 1), (x0, y0))
         draw = ImageDraw.Draw(canvas)
         row = self.row_of.get(int(frame))
         if row is not None:

@@ -64,6 +64,12 @@ def _figure(width_in: float, height_in: float) -> Figure:
 
 
 def _save(fig: Figure, out_path: str | Path) -> Path:
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        # Lay out once, then save without an engine: with one, savefig draws the whole figure
+        # twice (a layout pass, then the picture). Same pixels, 30 % less time (issue 12).
+        engine.execute(fig)
+        fig.set_layout_engine(None)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return write_bytes_atomic(out_path, buf.getvalue())

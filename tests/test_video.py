@@ -113,6 +113,26 @@ def test_writer_round_trip_exact_times_and_even_size(tmp_path: Path) -> None:
     assert not (tmp_path / "vfr.mp4.part").exists()
 
 
+def test_writer_keeps_colours(tmp_path: Path) -> None:
+    # Written frames go RGB -> I420 through OpenCV and come back through FFmpeg's decoder: the
+    # two must agree on the matrix and range (BT.601, limited), or colours shift (a red becomes
+    # orange, greys lift). Basis of the tolerance: 8-bit limited-range YUV rounds to about one
+    # level per channel and crf 10 adds about one more on flat patches.
+    colours = [(217, 84, 30), (31, 111, 180), (255, 255, 255), (0, 0, 0), (128, 128, 128),
+               (0, 200, 0), (224, 172, 150)]
+    img = np.zeros((64, 32 * len(colours), 3), np.uint8)
+    for k, rgb in enumerate(colours):
+        img[:, 32 * k:32 * (k + 1)] = rgb
+    path = tmp_path / "colours.mp4"
+    with VideoWriter(path, img.shape[1], img.shape[0], 30, crf=10) as wr:
+        for _ in range(3):
+            wr.write(img)
+    back = next(iter_frames(path)).rgb.astype(float)
+    for k, rgb in enumerate(colours):
+        patch = back[16:48, 32 * k + 8:32 * k + 24].reshape(-1, 3).mean(axis=0)
+        assert np.abs(patch - np.array(rgb)).max() <= 3.0, (rgb, patch)
+
+
 def test_writer_constant_rate_and_webm(tmp_path: Path) -> None:
     path = tmp_path / "c.webm"
     with VideoWriter(path, 64, 48, 29.97) as w:
