@@ -535,12 +535,17 @@ def _to_rgb(frame: Any, size: tuple[int, int]) -> NDArray[np.uint8]:
             and fh % h == 0 and fw // w == fh // h and not (w % 2 or h % 4 or fw % 2)):
         import cv2
 
-        yuv = frame.to_ndarray(format="yuv420p")  # (1.5 fh, fw): Y, then U and V planes
-        y = cv2.resize(yuv[:fh], (w, h), interpolation=cv2.INTER_AREA)
-        uv = yuv[fh:].reshape(2, fh // 2, fw // 2)
-        u = cv2.resize(uv[0], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        v = cv2.resize(uv[1], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        small = np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)])
+        # Read the planes in place (views past FFmpeg's row padding; a copy of the whole frame
+        # cost 0.3-0.5 ms) and average each straight into its place in one I420 buffer.
+        small = np.empty((h * 3 // 2, w), np.uint8)
+        flat = small.reshape(-1)
+        q = (h // 2) * (w // 2)
+        outs = (small[:h], flat[w * h:w * h + q].reshape(h // 2, w // 2),
+                flat[w * h + q:].reshape(h // 2, w // 2))
+        for plane, out, (pw, ph) in zip(frame.planes, outs,
+                                        ((fw, fh), (fw // 2, fh // 2), (fw // 2, fh // 2))):
+            src = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:ph, :pw]
+            cv2.resize(src, out.shape[::-1], dst=out, interpolation=cv2.INTER_AREA)
         return np.asarray(cv2.cvtColor(small, cv2.COLOR_YUV2RGB_I420), dtype=np.uint8)
     return np.asarray(frame.to_ndarray(format="rgb24", width=w, height=h,
                                        interpolation="AREA"), dtype=np.uint8)
