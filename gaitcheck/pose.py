@@ -35,6 +35,7 @@ from .errors import (
     SeriesError,
     VideoError,
 )
+from .memory import release_free_memory
 from .models import ModelFile, cache_root, file_sha256, resolve_model
 from .orientation import upright_turn_deg
 from .prefetch import prefetch
@@ -287,6 +288,9 @@ def _track_segment(
             indices.append(frame.index)
             times.append(frame.time_s)
             bar.update(1)
+    # The segment's frames and model are gone: give their pages back, or the heap keeps
+    # them between the kept landmark rows and the pass grows with the clip (gaitcheck.memory).
+    release_free_memory()
     n = len(found)
     arrays = empty_arrays(n)
     has = np.asarray(found, dtype=bool)

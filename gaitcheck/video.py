@@ -543,7 +543,8 @@ def _to_rgb(frame: Any, size: tuple[int, int]) -> NDArray[np.uint8]:
         outs = (small[:h], flat[w * h:w * h + q].reshape(h // 2, w // 2),
                 flat[w * h + q:].reshape(h // 2, w // 2))
         for plane, out, (pw, ph) in zip(frame.planes, outs,
-                                        ((fw, fh), (fw // 2, fh // 2), (fw // 2, fh // 2))):
+                                        ((fw, fh), (fw // 2, fh // 2), (fw // 2, fh // 2)),
+                                        strict=True):
             src = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:ph, :pw]
             cv2.resize(src, out.shape[::-1], dst=out, interpolation=cv2.INTER_AREA)
         return np.asarray(cv2.cvtColor(small, cv2.COLOR_YUV2RGB_I420), dtype=np.uint8)
