@@ -519,13 +519,13 @@ def _to_rgb(frame: Any, size: tuple[int, int]) -> NDArray[np.uint8]:
     """One decoded frame as RGB at ``size`` (stored orientation), area-averaged when shrunk.
 
     A limited-range 8-bit 4:2:0 frame (``yuv420p``, what phones record) that shrinks by a whole
-    factor (a 1080x1920 clip drawn at 540x960) is averaged plane by plane with OpenCV's area
-    filter, whose whole-factor path is a plain box average, and converted to RGB at the small
-    size: 0.7 ms a frame against 3.4 ms for swscale's area pass (1080x1920 -> 540x960, one core,
-    CPU time, best of five runs of 60 frames; pixels 1.8 levels of 255 from swscale's on
-    average). Other factors (1080x1920 -> 720x1280 for the pose model: 3.9 ms with swscale,
-    6.3 ms with OpenCV's general path) and other formats go through swscale; a frame kept at
-    its size is converted exactly as OpenCV's own decoder converts it.
+    factor (a 1080x1920 clip at 540x960, for the overlay and the pose model alike) is averaged
+    plane by plane with OpenCV's area filter, whose whole-factor path is a plain box average,
+    and converted to RGB at the small size: 0.9 ms a frame against 3.4 ms for swscale's area
+    pass (1080x1920 -> 540x960, one core, CPU time; pixels 1.8 levels of 255 from swscale's on
+    average). Other factors (1080x1920 -> 720x1280: 3.9 ms with swscale, 6.3 ms with OpenCV's
+    general path) and other formats go through swscale; a frame kept at its size is converted
+    exactly as OpenCV's own decoder converts it.
     """
     w, h = size
     fw, fh = frame.width, frame.height
