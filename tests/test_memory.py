@@ -9,13 +9,19 @@ import pytest
 
 from gaitcheck.memory import _malloc_trim
 
-# A fresh interpreter makes the heap's layout predictable. Freeing an 8 MiB block raises glibc's
+# A fresh interpreter, and glibc's malloc called directly (numpy's own allocation policies vary
+# between versions), make the heap's layout predictable. Freeing an 8 MiB block raises glibc's
 # adaptive mmap threshold past 1 MiB (as a long pose pass does), so the 1 MiB "frames" come from
 # the heap; a 100 KiB block kept after each (the "landmark rows") stops the heap from shrinking
 # on its own when the frames are freed.
 PROBE = """
-import numpy as np
+import ctypes
 from gaitcheck.memory import release_free_memory
+
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
 
 def rss_mib():
     with open("/proc/self/status") as f:
@@ -23,13 +29,18 @@ def rss_mib():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
 
-big = np.ones(8 << 20, np.uint8)
-del big
+def touched(n):
+    p = libc.malloc(n)
+    ctypes.memset(p, 1, n)  # resident, as a decoded frame is
+    return p
+
+libc.free(touched(8 << 20))
 kept, frames = [], []
 for _ in range(200):
-    frames.append(np.ones(1 << 20, np.uint8))
-    kept.append(np.ones(100 << 10, np.uint8))
-del frames
+    frames.append(touched(1 << 20))
+    kept.append(touched(100 << 10))
+for p in frames:
+    libc.free(p)
 before = rss_mib()
 released = release_free_memory()
 print(released, before, rss_mib())
@@ -42,6 +53,5 @@ def test_freed_frames_leave_the_process() -> None:
                          check=True, timeout=120).stdout.split()
     released, before, after = out[0] == "True", float(out[1]), float(out[2])
     assert released
-    # 200 MiB of frames were freed: at least half of it must leave (it all did: 245 -> 46 MiB).
+    # 200 MiB of frames were freed: at least half of it must leave.
     assert before - after >= 100, (before, after)
-
