@@ -9,11 +9,12 @@ import pytest
 
 from gaitcheck.memory import _malloc_trim
 
-# A fresh interpreter, and glibc's malloc called directly (numpy's own allocation policies vary
-# between versions), make the heap's layout predictable. Freeing an 8 MiB block raises glibc's
-# adaptive mmap threshold past 1 MiB (as a long pose pass does), so the 1 MiB "frames" come from
-# the heap; a 100 KiB block kept after each (the "landmark rows") stops the heap from shrinking
-# on its own when the frames are freed.
+# A fresh interpreter, glibc's malloc called directly (numpy's allocation policies vary between
+# versions) and glibc's thresholds set explicitly make the heap's layout predictable: an mmap
+# threshold of 16 MiB puts the 1 MiB "frames" in the heap, as glibc's adaptive threshold does once
+# a long pose pass has freed larger blocks, and a trim threshold of 1 GiB stops the heap from
+# shrinking its top on its own (its default adapts too); a 100 KiB block kept after each frame
+# stands for the landmark rows that stay between them.
 PROBE = """
 import ctypes
 from gaitcheck.memory import release_free_memory
@@ -34,7 +35,9 @@ def touched(n):
     ctypes.memset(p, 1, n)  # resident, as a decoded frame is
     return p
 
-libc.free(touched(8 << 20))
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+libc.mallopt(M_MMAP_THRESHOLD, 16 << 20)
+libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)
 kept, frames = [], []
 for _ in range(200):
     frames.append(touched(1 << 20))
